@@ -1,0 +1,34 @@
+# `make demo`, `make test` and `make dev` each create .venv and install into it when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+export NYC_RENTAL_HOME ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+
+.PHONY: install demo test dev validate clean-data
+
+$(INSTALLED): pyproject.toml setup.py
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "nyc-rental needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/python -m nyc_rental.demo --weeks 2 --rows 20000
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+dev: $(INSTALLED)
+	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
+
+validate: $(INSTALLED)
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+clean-data:
+	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal

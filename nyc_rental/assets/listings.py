@@ -1,0 +1,164 @@
+"""The data half of the platform: a week's deliveries as delivered, cleaned, then validated."""
+
+
+import pandas as pd
+from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
+from dagster_pandera import pandera_schema_to_dagster_type
+
+from nyc_rental.core import cleaning, quality
+from nyc_rental.core.delivery import RAW_COLUMNS, DeliveryError, read_delivery
+from nyc_rental.core.schema import ValidatedListings, coerce_validated
+from nyc_rental.partitions import week_of_partition, weekly_partitions
+from nyc_rental.resources import DataTests, LandingFolder
+
+GROUP = "listings"
+ValidatedListingsType = pandera_schema_to_dagster_type(ValidatedListings)
+
+
+def _markdown(frame: pd.DataFrame) -> MetadataValue:
+    header = "| " + " | ".join([frame.index.name or ""] + [str(c) for c in frame.columns]) + " |"
+    rule = "|" + "---|" * (len(frame.columns) + 1)
+    rows = [
+        "| " + " | ".join([str(index)] + [f"{v:g}" if isinstance(v, float) else str(v) for v in row]) + " |"
+        for index, row in zip(frame.index, frame.itertuples(index=False))
+    ]
+    return MetadataValue.md("\n".join([header, rule, *rows]))
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=weekly_partitions,
+    code_version="1",
+    kinds={"duckdb", "pandas"},
+    description=(
+        "The week's deliveries from the landing folder exactly as delivered: every value as text, plus "
+        "source_file, source_sha256, source_line, parse_error and ingested_at. Several files in one week are "
+        "stacked oldest first; the delivery files are never modified."
+    ),
+)
+def raw_listings(context: AssetExecutionContext, landing: LandingFolder) -> Output[pd.DataFrame]:
+    week = week_of_partition(context.partition_key)
+    deliveries, problems = landing.deliveries_of_week(week)
+    for problem in problems:
+        context.log.warning(f"skipped in {landing.folder}: {problem}")
+    if not deliveries:
+        raise Failure(
+            description=(
+                f"no delivery for week {week} in {landing.folder}: drop a file such as "
+                f"listings_{week.isoformat()}.csv there, then materialize the week again"
+            )
+        )
+    frames, files = [], {}
+    for delivery in deliveries:
+        try:
+            read = read_delivery(delivery.path, delivery.sha256)
+        except DeliveryError as error:
+            raise Failure(description=f"{delivery.path}: {error}") from error
+        if read.extra_columns:
+            context.log.warning(f"{delivery.path.name}: extra column(s) dropped: {', '.join(read.extra_columns)}")
+        if read.latin1_lines:
+            context.log.warning(f"{delivery.path.name}: {read.latin1_lines} line(s) were not UTF-8, read as Latin-1")
+        frames.append(read.frame)
+        files[delivery.path.name] = {
+            "sha256": delivery.sha256,
+            "rows": len(read.frame),
+            "malformed_rows": read.malformed_rows,
+            "extra_columns_dropped": read.extra_columns,
+            "latin1_lines": read.latin1_lines,
+        }
+    raw = pd.concat(frames, ignore_index=True)[list(RAW_COLUMNS)]
+    raw["ingested_at"] = pd.Timestamp.now(tz="UTC")
+    return Output(
+        raw,
+        metadata={
+            "rows": len(raw),
+            "files": MetadataValue.json(files),
+            "malformed_rows": sum(f["malformed_rows"] for f in files.values()),
+        },
+    )
+
+
+class CleaningConfig(Config):
+    """The course's basic_cleaning parameters."""
+
+    min_price: float = 10.0
+    max_price: float = 350.0
+    min_longitude: float = -74.25
+    max_longitude: float = -73.50
+    min_latitude: float = 40.5
+    max_latitude: float = 41.2
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=weekly_partitions,
+    code_version="1",
+    kinds={"duckdb", "pandas"},
+    description=(
+        "The week's listings parsed and typed, cleaned as the course did (price within [min_price, max_price], "
+        "inside the NYC bounding box), unparseable rows and duplicate ids dropped; every drop is counted by rule. "
+        "This is the staging table the data checks examine."
+    ),
+)
+def clean_listings(
+    context: AssetExecutionContext, config: CleaningConfig, raw_listings: pd.DataFrame
+) -> Output[pd.DataFrame]:
+    result = cleaning.clean_listings(raw_listings, cleaning.CleaningRules(**config.model_dump()))
+    dropped = {rule: n for rule, n in result.drop_counts.items() if n}
+    if result.rows_out == 0:
+        raise Failure(
+            description=f"week {context.partition_key}: cleaning dropped all {result.rows_in} rows ({dropped})",
+            metadata={"dropped_by_rule": MetadataValue.json(dropped)},
+        )
+    return Output(
+        result.frame,
+        metadata={
+            "rows_in": result.rows_in,
+            "rows_out": result.rows_out,
+            "rows_dropped": result.rows_in - result.rows_out,
+            "dropped_by_rule": MetadataValue.json(dropped),
+            "dropped_examples": MetadataValue.json(result.drop_examples),
+            "missing_values": MetadataValue.json(cleaning.missing_values(result.frame)),
+            "price_quantiles_by_borough": _markdown(cleaning.price_quantiles_by_borough(result.frame)),
+        },
+    )
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=weekly_partitions,
+    code_version="1",
+    kinds={"duckdb", "pandas"},
+    dagster_type=ValidatedListingsType,
+    description=(
+        "The week's clean listings, materialized only when every data check of the week passed: the table the "
+        "model may see. Typed by the pandera model ValidatedListings."
+    ),
+)
+def validated_listings(
+    context: AssetExecutionContext, clean_listings: pd.DataFrame, data_tests: DataTests
+) -> Output[pd.DataFrame]:
+    # Blocking checks stop this step in the run that failed them; re-running the same tests here keeps the
+    # rule true when this asset is materialized on its own.
+    week = week_of_partition(context.partition_key)
+    outcomes = data_tests.evaluate(clean_listings, week)
+    failed = {name: outcome.summary for name, outcome in outcomes.items() if not outcome.passed}
+    if failed:
+        raise Failure(
+            description=f"week {week} failed data test(s): "
+            + "; ".join(f"{name}: {summary}" for name, summary in failed.items()),
+            metadata={"failed_tests": MetadataValue.json(failed)},
+        )
+    validated = coerce_validated(clean_listings)
+    drift = outcomes["similar_neighbourhood_distribution"].figures
+    return Output(
+        validated,
+        metadata={
+            "rows": len(validated),
+            "borough_shares": MetadataValue.json(
+                {k: round(float(v), 4) for k, v in quality.borough_shares(validated).items()}
+            ),
+            "drift_reference": str(drift.get("reference")),
+            "tests_passed": MetadataValue.json(sorted(outcomes)),
+        },
+    )

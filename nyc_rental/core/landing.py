@@ -1,0 +1,103 @@
+"""Watching the landing folder: which deliveries are new, stable and usable.
+
+The state is plain JSON (the sensor's cursor), so it survives restarts. A file is considered once it has
+kept the same size and modification time for one whole interval; its content hash decides whether it is
+new, so the same bytes never run twice and a corrected file always runs again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nyc_rental.core.delivery import Delivery, DeliveryError, candidate_files, inspect_delivery, read_header
+
+MAX_REMEMBERED_RUN_KEYS = 10_000
+
+
+@dataclass
+class LandingState:
+    """What the watcher knows between two looks at the folder."""
+
+    seen: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime_ns] at the last look
+    handled: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime_ns] already decided
+    reported: dict[str, str] = field(default_factory=dict)  # name -> last problem reported
+    run_keys: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "LandingState":
+        return cls(**json.loads(text)) if text else cls()
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    delivery: Delivery
+    run_key: str
+
+    @property
+    def week_key(self) -> str:
+        return self.delivery.week.isoformat()
+
+
+@dataclass
+class LandingScan:
+    deliveries: list[NewDelivery] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # reported once per file state
+    state: LandingState = field(default_factory=LandingState)
+
+
+def run_key(delivery: Delivery) -> str:
+    """Content, not name, identifies a delivery for its week."""
+    return f"{delivery.week.isoformat()}:{delivery.sha256}"
+
+
+def scan_landing(folder: Path, state: LandingState, is_known_week: Callable[[str], bool]) -> LandingScan:
+    """Deliveries that became stable since the last look and were never requested, and files unusable."""
+    scan = LandingScan(state=LandingState(run_keys=list(state.run_keys)))
+    new = scan.state
+    for path in candidate_files(folder):
+        name = path.name
+        try:
+            stat = path.stat()
+        except OSError as error:
+            _report(scan, state, name, f"{name}: cannot be read ({error.strerror})")
+            continue
+        signature = [stat.st_size, stat.st_mtime_ns]
+        new.seen[name] = signature
+        if state.handled.get(name) == signature:
+            new.handled[name] = signature
+            continue
+        if state.seen.get(name) != signature:
+            continue  # new or still changing: look again next time
+        if stat.st_size == 0:
+            _report(scan, state, name, f"{name}: empty so far, waiting for content")
+            continue
+        new.handled[name] = signature
+        try:
+            delivery = inspect_delivery(path, folder)
+            read_header(delivery.path)
+        except (DeliveryError, OSError) as error:
+            _report(scan, state, name, str(error))
+            continue
+        week_key = delivery.week.isoformat()
+        if not is_known_week(week_key):
+            _report(scan, state, name, f"{name}: week {week_key} is outside the partitions (the first week to the current one)")
+            continue
+        key = run_key(delivery)
+        if key in new.run_keys:
+            continue
+        new.run_keys.append(key)
+        scan.deliveries.append(NewDelivery(delivery, key))
+    del new.run_keys[:-MAX_REMEMBERED_RUN_KEYS]
+    return scan
+
+
+def _report(scan: LandingScan, previous: LandingState, name: str, problem: str) -> None:
+    scan.state.reported[name] = problem
+    if previous.reported.get(name) != problem:
+        scan.problems.append(problem)

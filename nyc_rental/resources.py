@@ -1,0 +1,235 @@
+"""Resources: the DuckDB warehouse (and the IO manager over it) and the landing folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
+
+from nyc_rental.core.delivery import Delivery, deliveries_of_week
+from nyc_rental.core.quality import DATA_TESTS, Outcome, QualityThresholds, run_data_tests
+
+SCHEMA = "nyc_rental"
+WEEK_COLUMN = "week"
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: \(PID (\d+)\))")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot do what was asked; the message names the file or table."""
+
+
+def _lock_holder(error: duckdb.Error) -> str | None:
+    text = str(error)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    match = _LOCK_HOLDER.search(text)
+    return f"{match.group(1)} (PID {match.group(2)})" if match else "another process"
+
+
+class Warehouse(ConfigurableResource):
+    """The DuckDB file that holds one table per asset, each with a `week` column.
+
+    DuckDB allows one writing process per file: a locked file is retried with backoff for
+    `lock_timeout_seconds`, then reported with the process that holds it.
+    """
+
+    path: str
+    lock_timeout_seconds: float = 120.0
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = Path(self.path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        deadline, pause = time.monotonic() + self.lock_timeout_seconds, 0.05
+        while True:
+            try:
+                connection = duckdb.connect(str(path), read_only=read_only)
+                break
+            except duckdb.Error as error:
+                holder = _lock_holder(error)
+                if holder is None:
+                    raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"the warehouse {path} is locked by {holder} and stayed locked for "
+                        f"{self.lock_timeout_seconds:g} s; close that DuckDB session (CLI, notebook) and retry"
+                    ) from error
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _exists(self) -> bool:
+        return Path(self.path).exists()
+
+    def has_table(self, table: str) -> bool:
+        if not self._exists():
+            return False
+        with self.connect(read_only=True) as con:
+            return _has_table(con, table)
+
+    def replace_week(self, table: str, week: dt.date, frame: pd.DataFrame) -> None:
+        """Replace one week's rows of `table` in a single transaction; other weeks are untouched."""
+        if frame.empty:
+            raise WarehouseError(f"refusing to store an empty week {week} in {SCHEMA}.{table}: the stored rows stay")
+        rows = frame.copy()
+        rows.insert(0, WEEK_COLUMN, week)
+        with self.connect() as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            con.register("incoming_rows", rows)
+            if not _has_table(con, table):
+                _create_table(con, table)
+            stored = [row[0] for row in con.execute(f"DESCRIBE {SCHEMA}.{table}").fetchall()]
+            if stored != list(rows.columns):
+                raise WarehouseError(
+                    f"{SCHEMA}.{table} in {self.path} has columns {stored}, the new rows have {list(rows.columns)}; "
+                    "drop the table (its weeks will need re-materializing) or restore the code that wrote it"
+                )
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DELETE FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = ?", [week])
+                con.execute(f"INSERT INTO {SCHEMA}.{table} BY NAME SELECT * FROM incoming_rows")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def read_week(self, table: str, week: dt.date) -> pd.DataFrame:
+        """One week's rows of `table`, without the `week` column."""
+        if not self.has_table(table):
+            raise WarehouseError(f"{SCHEMA}.{table} does not exist in {self.path}: materialize {table} first")
+        with self.connect(read_only=True) as con:
+            frame = con.execute(
+                f"SELECT * EXCLUDE ({WEEK_COLUMN}) FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = ?", [week]
+            ).df()
+        if frame.empty:
+            raise WarehouseError(f"{SCHEMA}.{table} has no rows for week {week}: materialize {table} for that week first")
+        return frame
+
+    def weeks(self, table: str) -> list[dt.date]:
+        """The weeks `table` holds, oldest first."""
+        if not self.has_table(table):
+            return []
+        with self.connect(read_only=True) as con:
+            rows = con.execute(f"SELECT DISTINCT {WEEK_COLUMN} FROM {SCHEMA}.{table} ORDER BY 1").fetchall()
+        return [_as_date(row[0]) for row in rows]
+
+    def count_by(self, table: str, week: dt.date, column: str) -> pd.Series:
+        """Row counts of one week per value of `column` (the drift check's reference)."""
+        with self.connect(read_only=True) as con:
+            frame = con.execute(
+                f"SELECT {column} AS value, count(*) AS n FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = ? GROUP BY 1",
+                [week],
+            ).df()
+        return frame.set_index("value")["n"].sort_index()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = con.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [SCHEMA, table]
+    ).fetchone()
+    return found is not None
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A table shaped like the incoming rows; a column that is all null in them is typed as text."""
+    con.execute(f"CREATE TABLE {SCHEMA}.{table} AS SELECT * FROM incoming_rows LIMIT 0")
+    for name, type_name, *_ in con.execute(f"DESCRIBE {SCHEMA}.{table}").fetchall():
+        if type_name == '"NULL"':
+            con.execute(f'ALTER TABLE {SCHEMA}.{table} ALTER COLUMN "{name}" TYPE VARCHAR')
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def partition_week(context: InputContext | OutputContext) -> dt.date:
+    return dt.date.fromisoformat(context.asset_partition_key)
+
+
+class WarehouseIOManager(ConfigurableIOManager):
+    """Stores each asset's week as the rows of table `nyc_rental.<asset>` with that `week`.
+
+    Unlike dagster-duckdb-pandas, a week is replaced in one transaction, columns are matched by name,
+    and an empty frame fails instead of silently deleting the stored week.
+    """
+
+    warehouse: Warehouse
+
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
+        table = context.asset_key.path[-1]
+        self.warehouse.replace_week(table, partition_week(context), obj)
+        context.add_output_metadata({"dagster/table_name": f"{SCHEMA}.{table}", "dagster/row_count": len(obj)})
+
+    def load_input(self, context: InputContext) -> pd.DataFrame:
+        table = context.upstream_output.asset_key.path[-1]
+        return self.warehouse.read_week(table, partition_week(context))
+
+
+class LandingFolder(ConfigurableResource):
+    """The folder deliveries are dropped into; the platform only ever reads it."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+    def deliveries_of_week(self, week: dt.date) -> tuple[list[Delivery], list[str]]:
+        return deliveries_of_week(self.folder, week)
+
+
+class DataTests(ConfigurableResource):
+    """The course's data_check parameters, shared by the asset checks and `validated_listings`.
+
+    The drift reference is `reference_week` when pinned, else the latest earlier week that has
+    `validated_listings` (a week that failed never becomes a reference).
+    """
+
+    warehouse: Warehouse
+    min_price: float = 10.0
+    max_price: float = 350.0
+    min_longitude: float = -74.25
+    max_longitude: float = -73.50
+    min_latitude: float = 40.5
+    max_latitude: float = 41.2
+    min_rows: int = 15_000
+    max_rows: int = 1_000_000
+    kl_threshold: float = 0.2
+    reference_week: str | None = None
+
+    def thresholds(self) -> QualityThresholds:
+        fields = QualityThresholds.__dataclass_fields__
+        return QualityThresholds(**{name: getattr(self, name) for name in fields})
+
+    def reference(self, week: dt.date) -> tuple[dt.date | None, pd.Series | None]:
+        """The week to compare borough shares with, and its borough counts."""
+        table = "validated_listings"
+        if self.reference_week:
+            pinned = dt.date.fromisoformat(self.reference_week)
+            if pinned not in self.warehouse.weeks(table):
+                raise WarehouseError(
+                    f"reference_week {pinned} has no validated_listings: pick a week that passed its checks"
+                )
+            return pinned, self.warehouse.count_by(table, pinned, "neighbourhood_group")
+        earlier = [w for w in self.warehouse.weeks(table) if w < week]
+        if not earlier:
+            return None, None
+        return earlier[-1], self.warehouse.count_by(table, earlier[-1], "neighbourhood_group")
+
+    def evaluate(self, frame: pd.DataFrame, week: dt.date, only: tuple[str, ...] = DATA_TESTS) -> dict[str, Outcome]:
+        reference_week, reference = (None, None)
+        if "similar_neighbourhood_distribution" in only:
+            reference_week, reference = self.reference(week)
+        name = f"week {reference_week}" if reference_week else "reference"
+        return run_data_tests(frame, self.thresholds(), reference, name, only)

@@ -1,0 +1,34 @@
+"""Environment read in one place: where the platform keeps its files and how often it looks for deliveries."""
+
+import os
+from pathlib import Path
+
+DEFAULT_HOME = "data"
+DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+
+
+def nyc_rental_home() -> Path:
+    """Root of everything the platform writes (`NYC_RENTAL_HOME`, default `./data`)."""
+    return Path(os.environ.get("NYC_RENTAL_HOME") or DEFAULT_HOME).resolve()
+
+
+def incoming_dir(home: Path | None = None) -> Path:
+    """The landing folder where weekly deliveries are dropped."""
+    return (home or nyc_rental_home()) / "incoming"
+
+
+def warehouse_path(home: Path | None = None) -> Path:
+    """The DuckDB file holding every table."""
+    return (home or nyc_rental_home()) / "warehouse.duckdb"
+
+
+def sensor_interval_seconds() -> int:
+    """How often the landing-folder sensor looks (`NYC_RENTAL_SENSOR_INTERVAL_SECONDS`)."""
+    raw = os.environ.get("NYC_RENTAL_SENSOR_INTERVAL_SECONDS") or str(DEFAULT_SENSOR_INTERVAL_SECONDS)
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ValueError(f"NYC_RENTAL_SENSOR_INTERVAL_SECONDS must be a whole number of seconds, got {raw!r}") from None
+    if seconds < 1:
+        raise ValueError(f"NYC_RENTAL_SENSOR_INTERVAL_SECONDS must be at least 1, got {seconds}")
+    return seconds
