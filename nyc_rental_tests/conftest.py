@@ -39,7 +39,9 @@ def defs(home):
 
 @pytest.fixture
 def instance(tmp_path):
-    with instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    with instance_for_test(temp_dir=str(dagster_home)) as instance:
         yield instance
 
 

@@ -1,0 +1,112 @@
+import os
+
+import pytest
+
+from nyc_rental.core.delivery import REQUIRED_COLUMNS
+from nyc_rental.core.landing import LandingState, scan_landing
+
+CONTENT = ",".join(REQUIRED_COLUMNS) + "\n1,Room,1,Ann,Queens,Astoria,40.7,-73.9,Private room,50,1,0,,,1,0\n"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    return landing
+
+
+def known(week_key: str) -> bool:
+    return "2019-01-07" <= week_key <= "2026-12-31"
+
+
+def look(folder, state: LandingState):
+    """One look at the folder, through a JSON round trip as the sensor's cursor does."""
+    scan = scan_landing(folder, LandingState.from_json(state.to_json()), known)
+    return scan, scan.state
+
+
+def settle(folder, state=LandingState()):
+    """Two looks: the first sees files, the second finds them stable."""
+    _, state = look(folder, state)
+    return look(folder, state)
+
+
+def test_a_new_file_is_requested_once_it_is_stable(folder):
+    (folder / "listings_2019-07-10.csv").write_text(CONTENT)
+    first, state = look(folder, LandingState())
+    assert first.deliveries == []
+    second, state = look(folder, state)
+    assert [d.week_key for d in second.deliveries] == ["2019-07-08"]
+    assert second.deliveries[0].run_key.startswith("2019-07-08:")
+    third, _ = look(folder, state)
+    assert third.deliveries == []
+
+
+def test_a_growing_file_waits_until_it_stops_growing(folder):
+    path = folder / "listings_2019-07-10.csv"
+    path.write_text(CONTENT[:50])
+    _, state = look(folder, LandingState())
+    with path.open("a") as handle:
+        handle.write(CONTENT[50:])
+    scan, state = look(folder, state)
+    assert scan.deliveries == []
+    scan, _ = look(folder, state)
+    assert len(scan.deliveries) == 1
+
+
+def test_the_same_bytes_again_are_not_requested_changed_bytes_are(folder):
+    path = folder / "listings_2019-07-10.csv"
+    path.write_text(CONTENT)
+    scan, state = settle(folder)
+    first_key = scan.deliveries[0].run_key
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)  # touched, same bytes
+    scan, state = settle(folder, state)
+    assert scan.deliveries == []
+    path.write_text(CONTENT.replace(",50,", ",55,"))
+    scan, _ = settle(folder, state)
+    assert len(scan.deliveries) == 1 and scan.deliveries[0].run_key != first_key
+
+
+def test_unusable_files_are_reported_once_and_do_not_hide_the_others(folder):
+    (folder / "listings_2019-02-30.csv").write_text(CONTENT)
+    (folder / "listings_2019-07-03.csv").write_text("id;name\n1;x\n")
+    (folder / "listings_2018-07-03.csv").write_text(CONTENT)
+    (folder / "listings_2019-07-10.csv").write_text(CONTENT)
+    (folder / "listings_2019-07-17.csv.part").write_text(CONTENT)
+    (folder / ".listings_2019-07-24.csv").write_text(CONTENT)
+    scan, state = settle(folder)
+    assert [d.delivery.path.name for d in scan.deliveries] == ["listings_2019-07-10.csv"]
+    assert len(scan.problems) == 3
+    assert any("2019-02-30" in p and "not a real date" in p for p in scan.problems)
+    assert any("listings_2019-07-03.csv" in p and "semicolon-delimited" in p for p in scan.problems)
+    assert any("2018-07-02 is outside the partitions" in p for p in scan.problems)
+    again, _ = look(folder, state)
+    assert again.problems == [] and again.deliveries == []
+
+
+def test_an_empty_file_waits_for_content_then_runs_once(folder):
+    path = folder / "listings_2019-07-10.csv"
+    path.write_bytes(b"")
+    scan, state = settle(folder)
+    assert scan.deliveries == [] and "empty so far" in scan.problems[0]
+    path.write_text(CONTENT)
+    scan, state = settle(folder, state)
+    assert len(scan.deliveries) == 1
+    scan, _ = settle(folder, state)
+    assert scan.deliveries == []
+
+
+def test_a_file_without_a_date_runs_in_the_week_of_its_modification_time(folder):
+    path = folder / "listings.csv"
+    path.write_text(CONTENT)
+    os.utime(path, (1_563_192_000, 1_563_192_000))  # 2019-07-15 12:00 UTC
+    scan, _ = settle(folder)
+    assert [d.week_key for d in scan.deliveries] == ["2019-07-15"]
+
+
+def test_scanning_never_changes_the_folder(folder):
+    (folder / "listings_2019-07-10.csv").write_text(CONTENT)
+    (folder / "bad_2019-02-30.csv").write_text("junk")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    settle(folder)
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before

@@ -1,0 +1,64 @@
+"""Running weeks for real and reading what they left in the warehouse."""
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from nyc_rental.core.synthetic import generate_listings, write_delivery
+
+TABLES = ("raw_listings", "clean_listings", "validated_listings")
+
+
+def run_week(defs, instance, week: str, run_config: dict | None = None):
+    """One real, in-process run of weekly_pipeline for a week; failures are returned, not raised."""
+    job = defs.resolve_job_def("weekly_pipeline")
+    return job.execute_in_process(
+        partition_key=week, instance=instance, run_config=run_config or {}, raise_on_error=False
+    )
+
+
+def week_counts(home: Path, table: str) -> dict[str, int]:
+    """Rows per week of a warehouse table ({} when the table does not exist)."""
+    path = home / "warehouse.duckdb"
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        exists = con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema='nyc_rental' AND table_name=?", [table]
+        ).fetchone()
+        if not exists:
+            return {}
+        rows = con.execute(f"SELECT week, count(*) FROM nyc_rental.{table} GROUP BY 1 ORDER BY 1").fetchall()
+    return {week.isoformat(): n for week, n in rows}
+
+
+def read_table(home: Path, table: str, week: str) -> pd.DataFrame:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(
+            f"SELECT * FROM nyc_rental.{table} WHERE week = ? ORDER BY ALL", [dt.date.fromisoformat(week)]
+        ).df()
+
+
+def synthetic_delivery(incoming: Path, day: str, rows: int = 20_000, seed: int = 7, edit=None) -> Path:
+    """A synthetic delivery dated `day`, optionally edited (a function of the frame) before writing."""
+    frame = generate_listings(rows, seed=seed, snapshot=dt.date.fromisoformat(day))
+    if edit is not None:
+        frame = edit(frame)
+    return write_delivery(frame, incoming / f"listings_{day}.csv")
+
+
+def check_results(result) -> dict[str, bool]:
+    return {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
+
+
+def materialization_metadata(result, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {key: value.value for key, value in event.materialization.metadata.items()}
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def failure_messages(result) -> str:
+    return "\n".join(str(event.message) + str(event.event_specific_data) for event in result.all_events if event.is_failure)

@@ -1,0 +1,213 @@
+"""The three listing assets and their checks, run for real against a DuckDB file in a temporary home."""
+
+import gzip
+
+import pytest
+
+from nyc_rental.core.delivery import REQUIRED_COLUMNS
+from nyc_rental_tests.conftest import deliver
+from nyc_rental_tests.helpers import (
+    check_results,
+    failure_messages,
+    materialization_metadata,
+    read_table,
+    run_week,
+    synthetic_delivery,
+    week_counts,
+)
+
+ALL_CHECKS = {
+    "column_names",
+    "neighbourhood_names",
+    "proper_boundaries",
+    "price_range",
+    "row_count",
+    "similar_neighbourhood_distribution",
+}
+
+
+def test_both_real_samples_pass_every_check(samples, incoming, home, defs, instance):
+    deliver(samples / "sample1.csv", incoming, "listings_2019-06-26.csv")
+    deliver(samples / "sample2.csv", incoming, "listings_2019-07-10.csv")
+
+    first = run_week(defs, instance, "2019-06-24")
+    assert first.success, failure_messages(first)
+    assert check_results(first) == {name: True for name in ALL_CHECKS}
+    second = run_week(defs, instance, "2019-07-08")
+    assert second.success, failure_messages(second)
+    assert check_results(second) == {name: True for name in ALL_CHECKS}
+
+    assert week_counts(home, "raw_listings") == {"2019-06-24": 20_000, "2019-07-08": 48_895}
+    assert week_counts(home, "validated_listings") == {"2019-06-24": 19_001, "2019-07-08": 46_427}
+    clean = materialization_metadata(second, "clean_listings")
+    assert clean["dropped_by_rule"] == {"price_out_of_range": 2467, "outside_bounding_box": 1}
+    assert clean["rows_in"] == 48_895 and clean["rows_out"] == 46_427
+    assert "Manhattan" in clean["price_quantiles_by_borough"]
+    assert 10830083 not in set(read_table(home, "clean_listings", "2019-07-08")["id"])
+    drift = [e for e in second.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution"]
+    assert drift[0].metadata["reference"].value == "week 2019-06-24"
+
+
+def test_a_week_without_delivery_fails_and_says_where_to_drop_one(incoming, defs, instance):
+    result = run_week(defs, instance, "2019-07-08")
+    assert not result.success
+    assert f"no delivery for week 2019-07-08 in {incoming}" in failure_messages(result)
+
+
+def _sixth_borough(frame):
+    frame.loc[frame.index[:3], "neighbourhood_group"] = "New Jersey"
+    return frame
+
+
+def _point_in_new_jersey(frame):
+    frame.loc[frame.index[0], ["latitude", "longitude"]] = [40.73, -74.40]
+    return frame
+
+
+def _price_of_5000(frame):
+    frame.loc[frame.index[0], "price"] = 5000
+    return frame
+
+
+@pytest.mark.parametrize(
+    "edit, rows, run_config, failing",
+    [
+        (_sixth_borough, 20_000, {}, "neighbourhood_names"),
+        (_point_in_new_jersey, 20_000, {"ops": {"clean_listings": {"config": {"min_longitude": -75.0}}}}, "proper_boundaries"),
+        (_price_of_5000, 20_000, {"ops": {"clean_listings": {"config": {"max_price": 10_000}}}}, "price_range"),
+        (None, 100, {}, "row_count"),
+    ],
+)
+def test_each_check_stops_a_week_built_to_break_it(incoming, home, defs, instance, edit, rows, run_config, failing):
+    synthetic_delivery(incoming, "2019-07-10", rows=rows, edit=edit)
+    result = run_week(defs, instance, "2019-07-08", run_config)
+    assert not result.success
+    checks = check_results(result)
+    assert checks[failing] is False
+    assert {name for name, passed in checks.items() if not passed} == {failing}
+    assert week_counts(home, "clean_listings") != {}
+    assert week_counts(home, "validated_listings") == {}
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == failing)
+    assert evaluation.description  # the reason, shown in the UI
+
+
+def test_a_drifted_week_is_stopped_and_never_becomes_the_reference(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", seed=1)
+    assert run_week(defs, instance, "2019-07-01").success
+
+    def staten_island_boom(frame):
+        manhattan = frame.index[frame.neighbourhood_group == "Manhattan"]
+        frame.loc[manhattan[: len(manhattan) * 3 // 4], "neighbourhood_group"] = "Staten Island"
+        return frame
+
+    synthetic_delivery(incoming, "2019-07-10", seed=2, edit=staten_island_boom)
+    drifted = run_week(defs, instance, "2019-07-08")
+    assert not drifted.success
+    assert check_results(drifted)["similar_neighbourhood_distribution"] is False
+    evaluation = next(
+        e for e in drifted.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution"
+    )
+    assert evaluation.metadata["kl_divergence"].value >= 0.2
+    assert evaluation.metadata["reference"].value == "week 2019-07-01"
+
+    synthetic_delivery(incoming, "2019-07-17", seed=3)
+    third = run_week(defs, instance, "2019-07-15")
+    assert third.success, failure_messages(third)
+    evaluation = next(e for e in third.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution")
+    assert evaluation.metadata["reference"].value == "week 2019-07-01"
+    assert set(week_counts(home, "validated_listings")) == {"2019-07-01", "2019-07-15"}
+
+
+def test_validated_listings_alone_refuses_a_week_whose_checks_fail(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-10", edit=_sixth_borough)
+    run_week(defs, instance, "2019-07-08")
+    job = defs.resolve_job_def("weekly_pipeline")
+    result = job.execute_in_process(
+        partition_key="2019-07-08", instance=instance, asset_selection=[_key("validated_listings")], raise_on_error=False
+    )
+    assert not result.success
+    assert "failed data test(s): neighbourhood_names" in failure_messages(result)
+    assert week_counts(home, "validated_listings") == {}
+
+
+def _key(name):
+    from dagster import AssetKey
+
+    return AssetKey(name)
+
+
+def test_rematerializing_a_week_replaces_it_and_leaves_other_weeks_untouched(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", seed=1)
+    synthetic_delivery(incoming, "2019-07-10", seed=2)
+    assert run_week(defs, instance, "2019-07-01").success
+    assert run_week(defs, instance, "2019-07-08").success
+    before_other = read_table(home, "validated_listings", "2019-07-01")
+    before_same = read_table(home, "validated_listings", "2019-07-08")
+    counts = {table: week_counts(home, table) for table in ("raw_listings", "clean_listings", "validated_listings")}
+
+    assert run_week(defs, instance, "2019-07-08").success
+    assert {table: week_counts(home, table) for table in counts} == counts
+    assert read_table(home, "validated_listings", "2019-07-01").equals(before_other)
+    assert read_table(home, "validated_listings", "2019-07-08").equals(before_same)
+
+
+def test_several_files_in_a_week_are_combined_and_the_newest_row_of_an_id_wins(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-08", seed=1)
+
+    def repriced(frame):
+        frame = frame.head(500).copy()
+        frame["price"] = 123
+        return frame
+
+    synthetic_delivery(incoming, "2019-07-10", seed=1, edit=repriced)
+    result = run_week(defs, instance, "2019-07-08")
+    assert result.success, failure_messages(result)
+    assert week_counts(home, "raw_listings") == {"2019-07-08": 20_500}
+    clean = read_table(home, "clean_listings", "2019-07-08")
+    assert 450 <= materialization_metadata(result, "clean_listings")["dropped_by_rule"]["duplicate_id"] <= 500
+    newer = clean[clean.source_file == "listings_2019-07-10.csv"]
+    assert len(newer) > 450 and (newer.price == 123).all()
+    assert clean.id.is_unique
+
+
+BAD_DELIVERIES = {
+    "empty": (b"", "the file is empty"),
+    "header only": (",".join(REQUIRED_COLUMNS).encode() + b"\n", "a header but no listings"),
+    "wrong delimiter": (";".join(REQUIRED_COLUMNS).encode() + b"\n1;x\n", "semicolon-delimited"),
+    "undecodable bytes": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary content"),
+    "missing column": (",".join(REQUIRED_COLUMNS[:-1]).encode() + b"\n1,x\n", "availability_365 missing"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_DELIVERIES)
+def test_a_bad_delivery_fails_clearly_and_writes_nothing_for_its_week(case, incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", seed=1)
+    assert run_week(defs, instance, "2019-07-01").success
+    before = {table: week_counts(home, table) for table in ("raw_listings", "clean_listings", "validated_listings")}
+    content, message = BAD_DELIVERIES[case]
+    bad = incoming / "listings_2019-07-10.csv"
+    bad.write_bytes(content)
+
+    result = run_week(defs, instance, "2019-07-08")
+    assert not result.success
+    assert "listings_2019-07-10.csv" in failure_messages(result) and message in failure_messages(result)
+    assert {table: week_counts(home, table) for table in before} == before
+    assert bad.read_bytes() == content
+
+
+def test_a_truncated_last_line_is_dropped_and_counted(incoming, home, defs, instance):
+    path = synthetic_delivery(incoming, "2019-07-10")
+    path.write_bytes(path.read_bytes()[:-30])
+    result = run_week(defs, instance, "2019-07-08")
+    assert result.success, failure_messages(result)
+    assert materialization_metadata(result, "clean_listings")["dropped_by_rule"]["malformed_row"] == 1
+    assert materialization_metadata(result, "raw_listings")["malformed_rows"] == 1
+
+
+def test_gzip_named_csv_succeeds(incoming, home, defs, instance):
+    path = synthetic_delivery(incoming, "2019-07-10")
+    plain = path.read_bytes()
+    path.write_bytes(gzip.compress(plain))
+    result = run_week(defs, instance, "2019-07-08")
+    assert result.success, failure_messages(result)
+    assert week_counts(home, "raw_listings") == {"2019-07-08": 20_000}
