@@ -3,9 +3,10 @@
 A failing check stops `validated_listings` and everything downstream for that week only.
 """
 
+import warnings
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, PreviewWarning, asset_check
 
 from nyc_rental.assets.listings import clean_listings
 from nyc_rental.core.quality import DATA_TESTS
@@ -53,4 +54,6 @@ def _data_check(test: str):
     return check
 
 
-data_checks = [_data_check(test) for test in DATA_TESTS]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", PreviewWarning)  # partitioned checks are "preview" in dagster 1.13
+    data_checks = [_data_check(test) for test in DATA_TESTS]

@@ -113,7 +113,9 @@ class Warehouse(ConfigurableResource):
                 f"SELECT * EXCLUDE ({WEEK_COLUMN}) FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = ?", [week]
             ).df()
         if frame.empty:
-            raise WarehouseError(f"{SCHEMA}.{table} has no rows for week {week}: materialize {table} for that week first")
+            raise WarehouseError(
+                f"{SCHEMA}.{table} has no rows for week {week}: materialize {table} for that week first"
+            )
         return frame
 
     def weeks(self, table: str) -> list[dt.date]:

@@ -1,6 +1,5 @@
 """The landing-folder sensor: a delivery that lands runs its week."""
 
-
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from nyc_rental.core.landing import LandingState, scan_landing
@@ -24,7 +23,7 @@ from nyc_rental.settings import sensor_interval_seconds
 def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingFolder) -> SensorResult:
     scan = scan_landing(landing.folder, LandingState.from_json(context.cursor), is_known_week)
     for problem in scan.problems:
-        context.log.warning(f"cannot use {landing.folder / problem}")
+        context.log.warning(f"cannot use a file in {landing.folder}: {problem}")
     requests = [
         RunRequest(
             run_key=new.run_key,

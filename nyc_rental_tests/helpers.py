@@ -61,4 +61,6 @@ def materialization_metadata(result, asset: str) -> dict:
 
 
 def failure_messages(result) -> str:
-    return "\n".join(str(event.message) + str(event.event_specific_data) for event in result.all_events if event.is_failure)
+    return "\n".join(
+        str(event.message) + str(event.event_specific_data) for event in result.all_events if event.is_failure
+    )

@@ -73,7 +73,12 @@ def _price_of_5000(frame):
     "edit, rows, run_config, failing",
     [
         (_sixth_borough, 20_000, {}, "neighbourhood_names"),
-        (_point_in_new_jersey, 20_000, {"ops": {"clean_listings": {"config": {"min_longitude": -75.0}}}}, "proper_boundaries"),
+        (
+            _point_in_new_jersey,
+            20_000,
+            {"ops": {"clean_listings": {"config": {"min_longitude": -75.0}}}},
+            "proper_boundaries",
+        ),
         (_price_of_5000, 20_000, {"ops": {"clean_listings": {"config": {"max_price": 10_000}}}}, "price_range"),
         (None, 100, {}, "row_count"),
     ],
@@ -113,7 +118,9 @@ def test_a_drifted_week_is_stopped_and_never_becomes_the_reference(incoming, hom
     synthetic_delivery(incoming, "2019-07-17", seed=3)
     third = run_week(defs, instance, "2019-07-15")
     assert third.success, failure_messages(third)
-    evaluation = next(e for e in third.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution")
+    evaluation = next(
+        e for e in third.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution"
+    )
     assert evaluation.metadata["reference"].value == "week 2019-07-01"
     assert set(week_counts(home, "validated_listings")) == {"2019-07-01", "2019-07-15"}
 
@@ -123,7 +130,10 @@ def test_validated_listings_alone_refuses_a_week_whose_checks_fail(incoming, hom
     run_week(defs, instance, "2019-07-08")
     job = defs.resolve_job_def("weekly_pipeline")
     result = job.execute_in_process(
-        partition_key="2019-07-08", instance=instance, asset_selection=[_key("validated_listings")], raise_on_error=False
+        partition_key="2019-07-08",
+        instance=instance,
+        asset_selection=[_key("validated_listings")],
+        raise_on_error=False,
     )
     assert not result.success
     assert "failed data test(s): neighbourhood_names" in failure_messages(result)

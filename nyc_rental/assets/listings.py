@@ -1,8 +1,9 @@
 """The data half of the platform: a week's deliveries as delivered, cleaned, then validated."""
 
+import warnings
 
 import pandas as pd
-from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, BetaWarning, Config, Failure, MetadataValue, Output, asset
 from dagster_pandera import pandera_schema_to_dagster_type
 
 from nyc_rental.core import cleaning, quality
@@ -12,7 +13,9 @@ from nyc_rental.partitions import week_of_partition, weekly_partitions
 from nyc_rental.resources import DataTests, LandingFolder
 
 GROUP = "listings"
-ValidatedListingsType = pandera_schema_to_dagster_type(ValidatedListings)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", BetaWarning)  # dagster-pandera is marked beta; we rely on it knowingly
+    ValidatedListingsType = pandera_schema_to_dagster_type(ValidatedListings)
 
 
 def _markdown(frame: pd.DataFrame) -> MetadataValue:

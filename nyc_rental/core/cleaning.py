@@ -76,8 +76,7 @@ def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     for name in DATE_COLUMNS:
         parsed[name] = pd.to_datetime(text[name], format="%Y-%m-%d", errors="coerce").dt.date
     unparseable = {
-        name: present[name] & pd.isna(parsed[name])
-        for name in INTEGER_COLUMNS + FLOAT_COLUMNS + DATE_COLUMNS
+        name: present[name] & pd.isna(parsed[name]) for name in INTEGER_COLUMNS + FLOAT_COLUMNS + DATE_COLUMNS
     }
     frame = pd.DataFrame(parsed, index=raw.index)[list(REQUIRED_COLUMNS)]
     for name in INTEGER_COLUMNS:

@@ -88,7 +88,7 @@ def delivery_date(path: Path) -> dt.date:
     match = _ISO_DATE.search(path.name)
     if match is None:
         mtime = path.stat().st_mtime
-        return dt.datetime.fromtimestamp(mtime, tz=dt.timezone.utc).date()
+        return dt.datetime.fromtimestamp(mtime, tz=dt.UTC).date()
     try:
         return dt.date(*(int(part) for part in match.groups()))
     except ValueError:

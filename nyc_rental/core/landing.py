@@ -27,7 +27,7 @@ class LandingState:
     run_keys: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, text: str | None) -> "LandingState":
+    def from_json(cls, text: str | None) -> LandingState:
         return cls(**json.loads(text)) if text else cls()
 
     def to_json(self) -> str:
@@ -86,7 +86,12 @@ def scan_landing(folder: Path, state: LandingState, is_known_week: Callable[[str
             continue
         week_key = delivery.week.isoformat()
         if not is_known_week(week_key):
-            _report(scan, state, name, f"{name}: week {week_key} is outside the partitions (the first week to the current one)")
+            _report(
+                scan,
+                state,
+                name,
+                f"{name}: week {week_key} is outside the partitions (the first week to the current one)",
+            )
             continue
         key = run_key(delivery)
         if key in new.run_keys:

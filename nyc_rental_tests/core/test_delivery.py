@@ -37,7 +37,7 @@ def test_week_of_a_delivery_is_the_monday_of_the_first_date_in_its_name(tmp_path
 
 def test_a_name_without_a_date_takes_the_week_of_its_modification_time(tmp_path):
     path = write(tmp_path, "listings.csv", HEADER)
-    noon = dt.datetime(2019, 3, 14, 12, tzinfo=dt.timezone.utc).timestamp()
+    noon = dt.datetime(2019, 3, 14, 12, tzinfo=dt.UTC).timestamp()
     os.utime(path, (noon, noon))
     assert delivery_date(path) == dt.date(2019, 3, 14)
 

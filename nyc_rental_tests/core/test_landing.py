@@ -25,9 +25,9 @@ def look(folder, state: LandingState):
     return scan, scan.state
 
 
-def settle(folder, state=LandingState()):
+def settle(folder, state: LandingState | None = None):
     """Two looks: the first sees files, the second finds them stable."""
-    _, state = look(folder, state)
+    _, state = look(folder, state or LandingState())
     return look(folder, state)
 
 

@@ -1,0 +1,124 @@
+"""`python -m nyc_rental.demo`: synthetic deliveries into the landing folder, their weeks run headless.
+
+The runs go to the Dagster instance of DAGSTER_HOME when it is set (`make demo` uses `.dagster/`, the
+same instance `make dev` shows), else to a throwaway one.
+"""
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from nyc_rental import settings
+from nyc_rental.core.delivery import week_start
+from nyc_rental.core.synthetic import delivery_file_name, generate_weeks, write_delivery
+from nyc_rental.definitions import build_defs
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class WeekSummary:
+    week: str
+    success: bool
+    delivered: int | None
+    cleaned: int | None
+    validated: int | None
+    checks_passed: int
+    checks: int
+    failed_checks: list[str]
+
+    def line(self) -> str:
+        def count(n):
+            return "-" if n is None else f"{n:,}"
+
+        failed = f"  failed: {', '.join(self.failed_checks)}" if self.failed_checks else ""
+        return (
+            f"{self.week}  {'ok    ' if self.success else 'FAILED'}  delivered {count(self.delivered):>7}  "
+            f"cleaned {count(self.cleaned):>7}  validated {count(self.validated):>7}  "
+            f"checks passed {self.checks_passed}/{self.checks}{failed}"
+        )
+
+
+def summarize(week: str, result) -> WeekSummary:
+    """What a user wants to see of a week's run."""
+    metadata = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+
+    def rows(asset: str, key: str):
+        value = metadata.get(asset, {}).get(key)
+        return None if value is None else value.value
+
+    evaluations = result.get_asset_check_evaluations()
+    return WeekSummary(
+        week=week,
+        success=result.success,
+        delivered=rows("raw_listings", "rows"),
+        cleaned=rows("clean_listings", "rows_out"),
+        validated=rows("validated_listings", "rows"),
+        checks_passed=sum(e.passed for e in evaluations),
+        checks=len(evaluations),
+        failed_checks=sorted(e.check_name for e in evaluations if not e.passed),
+    )
+
+
+def write_demo_deliveries(incoming: Path, weeks: int, rows: int, first_week: dt.date, seed: int) -> list[Path]:
+    """Deliveries for the demo weeks; an existing file is never overwritten (deliveries are never modified)."""
+    paths = []
+    for delivered_on, frame in generate_weeks(weeks, rows, first_week=first_week, seed=seed):
+        path = incoming / delivery_file_name(delivered_on)
+        if path.exists():
+            print(f"{path} exists: left as it is")
+        else:
+            write_delivery(frame, path)
+            print(f"wrote {path} ({rows:,} listings)")
+        paths.append(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nyc_rental.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--weeks", type=int, default=2, help="how many consecutive weeks (default 2)")
+    parser.add_argument("--rows", type=int, default=20_000, help="listings per delivery (default 20000)")
+    parser.add_argument(
+        "--first-week", type=dt.date.fromisoformat, default=dt.date(2019, 7, 1), help="Monday of the first week"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if args.first_week != week_start(args.first_week):
+        parser.error(f"--first-week {args.first_week} is not a Monday")
+
+    home = settings.nyc_rental_home()
+    paths = write_demo_deliveries(settings.incoming_dir(home), args.weeks, args.rows, args.first_week, args.seed)
+    job = build_defs(home).resolve_job_def("weekly_pipeline")
+    summaries = []
+    with ExitStack() as stack:
+        if os.environ.get("DAGSTER_HOME"):
+            instance = stack.enter_context(DagsterInstance.get())
+        else:
+            instance = stack.enter_context(
+                DagsterInstance.ephemeral(tempdir=stack.enter_context(tempfile.TemporaryDirectory()))
+            )
+        for path in paths:
+            week = week_start(dt.date.fromisoformat(path.stem.removeprefix("listings_"))).isoformat()
+            print(f"running week {week} ...", flush=True)
+            result = job.execute_in_process(
+                partition_key=week, instance=instance, run_config=QUIET, raise_on_error=False
+            )
+            summaries.append(summarize(week, result))
+    print(f"\nweeks in {home}:")
+    for summary in summaries:
+        print("  " + summary.line())
+    return 0 if all(s.success for s in summaries) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The code location as Dagster tools load it, and the demo as a user runs it."""
+
+import os
+import subprocess
+import sys
+
+from dagster import AssetKey
+
+from nyc_rental import defs
+from nyc_rental_tests.conftest import REPO
+
+ASSETS = ("raw_listings", "clean_listings", "validated_listings")
+
+
+def test_every_asset_has_a_description_a_code_version_and_its_group():
+    graph = defs.resolve_asset_graph()
+    for name in ASSETS:
+        node = graph.get(AssetKey(name))
+        assert node.description, name
+        assert node.code_version, name
+        assert node.group_name == "listings", name
+        assert node.partitions_def is not None, name
+
+
+def test_the_checks_are_blocking_and_partitioned_like_their_asset():
+    graph = defs.resolve_asset_graph()
+    checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    assert set(checks) == {
+        "column_names",
+        "neighbourhood_names",
+        "proper_boundaries",
+        "price_range",
+        "row_count",
+        "similar_neighbourhood_distribution",
+    }
+    for spec in checks.values():
+        assert spec.blocking and spec.asset_key == AssetKey("clean_listings")
+        assert spec.partitions_def == graph.get(AssetKey("clean_listings")).partitions_def
+
+
+def test_dagster_definitions_validate_passes_on_the_workspace(home):
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    command = [str(REPO / ".venv" / "bin" / "dagster"), "definitions", "validate", "-w", "workspace.yaml"]
+    if not os.path.exists(command[0]):
+        command[0:1] = [sys.executable, "-m", "dagster"]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Validation successful" in done.stdout + done.stderr
+
+
+def test_the_demo_generates_two_weeks_and_runs_them(home):
+    done = subprocess.run(
+        [sys.executable, "-m", "nyc_rental.demo", "--weeks", "2", "--rows", "16000"],
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in (home / "incoming").iterdir()) == [
+        "listings_2019-07-03.csv",
+        "listings_2019-07-10.csv",
+    ]
+    lines = [line.split() for line in done.stdout.splitlines() if line.startswith("  2019-")]
+    assert [line[0] for line in lines] == ["2019-07-01", "2019-07-08"]
+    for line in lines:
+        assert line[1] == "ok" and line[-1] == "6/6", done.stdout
+        assert line[3] == "16,000"
