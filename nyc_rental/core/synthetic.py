@@ -15,7 +15,8 @@ embedded, never rows:
 * per borough the most common neighbourhoods (names, shares, median coordinates, coordinate spread,
   median price relative to the borough × room type median) and each borough's coordinate range;
 * median nightly price per borough × room type; the spread and long right tail of the price around
-  it (about 5 % of listings above 350, a few above 5,000);
+  it (about 5 % of listings above 350; the real data's few zero prices and prices above 5,000 are
+  reproduced by the deliberately broken "bad rows");
 * how the price moves with minimum nights, availability and title words ("studio", "2BR",
   "luxury", "penthouse" ... up or down);
 * quantiles of minimum nights (per room type), number of reviews, months since the first review,
@@ -24,7 +25,8 @@ embedded, never rows:
 
 The price is built as a product of learnable effects (borough × room type, neighbourhood, unit size
 and quality as also spelled out in the title, minimum nights, availability) and noise, so a
-regression model gets a test R² in the same range as on the real data (about 0.55).
+regression model gets a test R² in the same range as on the real data (about 0.5 here, 0.56 on
+the real samples with the same gradient-boosting model).
 
 Randomness comes from ``numpy.random.default_rng`` seeded with ``[seed, stream, week]``: the same
 arguments always give the same frame, and week 0 of :func:`generate_weeks` equals
@@ -202,50 +204,265 @@ ZERO_REVIEWS_SHARE = 0.206
 #: the rarer short values (8, 9, 12, ...) and the long-stay tail (45, 60, 90, ... 365).
 MIN_NIGHTS_VALUES = (1, 2, 3, 4, 5, 6, 7, 10, 14, 15, 20, 21, 28, 29, 30, 31)
 MIN_NIGHTS_PROBS: dict[str, tuple[float, ...]] = {
-    "Entire home/apt": (0.1664, 0.2454, 0.1861, 0.0835, 0.0717, 0.0187, 0.0440, 0.0099,
-                        0.0107, 0.0045, 0.0041, 0.0021, 0.0046, 0.0119, 0.1043, 0.0061),
-    "Private room": (0.3533, 0.2359, 0.1427, 0.0512, 0.0525, 0.0122, 0.0408, 0.0098,
-                     0.0120, 0.0069, 0.0052, 0.0036, 0.0039, 0.0017, 0.0456, 0.0019),
-    "Shared room": (0.5224, 0.1664, 0.0733, 0.0319, 0.0336, 0.0034, 0.0241, 0.0121,
-                    0.0207, 0.0086, 0.0017, 0.0, 0.0, 0.0, 0.0776, 0.0034),
+    "Entire home/apt": (
+        0.1664,
+        0.2454,
+        0.1861,
+        0.0835,
+        0.0717,
+        0.0187,
+        0.0440,
+        0.0099,
+        0.0107,
+        0.0045,
+        0.0041,
+        0.0021,
+        0.0046,
+        0.0119,
+        0.1043,
+        0.0061,
+    ),
+    "Private room": (
+        0.3533,
+        0.2359,
+        0.1427,
+        0.0512,
+        0.0525,
+        0.0122,
+        0.0408,
+        0.0098,
+        0.0120,
+        0.0069,
+        0.0052,
+        0.0036,
+        0.0039,
+        0.0017,
+        0.0456,
+        0.0019,
+    ),
+    "Shared room": (
+        0.5224,
+        0.1664,
+        0.0733,
+        0.0319,
+        0.0336,
+        0.0034,
+        0.0241,
+        0.0121,
+        0.0207,
+        0.0086,
+        0.0017,
+        0.0,
+        0.0,
+        0.0,
+        0.0776,
+        0.0034,
+    ),
 }
 MIN_NIGHTS_RARE_SHORT = (8, 9, 11, 12, 13, 16, 18, 25)
-MIN_NIGHTS_LONG_TAIL = (35, 45, 60, 90, 120, 180, 365)
+MIN_NIGHTS_LONG_TAIL = (
+    (35, 0.03),
+    (45, 0.06),
+    (60, 0.19),
+    (90, 0.19),
+    (120, 0.05),
+    (180, 0.08),
+    (365, 0.05),
+)  # (nights, relative weight)
 MIN_NIGHTS_LONG_SHARE = 0.012  # above 31 nights
 
 #: Quantile tables at QUANTILE_LEVELS. Variables drawn from them are linked by a Gaussian copula,
 #: so e.g. listings reviewed recently also have more reviews, as in the real data.
-QUANTILE_LEVELS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50,
-                   0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 0.99, 1.0)
-REVIEWS_QUANTILES = (1, 1, 1, 2, 2, 3, 4, 5, 6, 8, 9, 12, 15, 20, 25, 33, 44, 60, 84, 129, 227,
-                     629)  # listings with at least one review
-MONTHS_ACTIVE_QUANTILES = (1.0, 1.3, 2.7, 4.8, 7.1, 9.1, 11.2, 13.7, 16.8, 20.0, 22.7, 25.4, 30.5,
-                           33.3, 37.1, 40.9, 46.6, 50.0, 57.6, 70.8, 95.7, 128.6)  # since 1st review
-DAYS_SINCE_LAST_REVIEW_QUANTILES = (0, 3, 7, 8, 13, 15, 18, 22, 29, 38, 50, 72, 130, 189, 272, 365,
-                                    552, 708, 995, 1277, 1549, 3024)
-AVAILABILITY_QUANTILES = (1, 5, 13, 23, 36, 52, 68, 84, 96, 129, 157, 179, 201, 236, 263, 287, 311,
-                          329, 342, 357, 364, 364)  # listings open 1..364 days
-LISTING_ID_QUANTILES = (2539, 1222383, 3496066, 5406169, 7515052, 9471945, 11587998, 13563959,
-                        15642680, 17698429, 19677284, 21312156, 22503100, 24783194, 27140740,
-                        29152178, 30530272, 32306597, 33990940, 35259101, 36238879, 36487245)
-HOST_ID_QUANTILES = (2438, 815564, 2027013, 3552711, 5434441, 7822033, 10721176, 15020752,
-                     19544121, 24261737, 30793816, 39393326, 48685550, 61391963, 80824522,
-                     107434423, 137129564, 169534709, 212811431, 241764600, 267711765, 274321313)
-#: Spearman correlations (as Pearson correlations of the copula's normals) between number of
-#: reviews, months since the first review and days since the last review.
+QUANTILE_LEVELS = (
+    0.0,
+    0.05,
+    0.10,
+    0.15,
+    0.20,
+    0.25,
+    0.30,
+    0.35,
+    0.40,
+    0.45,
+    0.50,
+    0.55,
+    0.60,
+    0.65,
+    0.70,
+    0.75,
+    0.80,
+    0.85,
+    0.90,
+    0.95,
+    0.99,
+    1.0,
+)
+REVIEWS_QUANTILES = (
+    1,
+    1,
+    1,
+    2,
+    2,
+    3,
+    4,
+    5,
+    6,
+    8,
+    9,
+    12,
+    15,
+    20,
+    25,
+    33,
+    44,
+    60,
+    84,
+    129,
+    227,
+    629,
+)  # listings with at least one review
+MONTHS_ACTIVE_QUANTILES = (
+    1.0,
+    1.3,
+    2.7,
+    4.8,
+    7.1,
+    9.1,
+    11.2,
+    13.7,
+    16.8,
+    20.0,
+    22.7,
+    25.4,
+    30.5,
+    33.3,
+    37.1,
+    40.9,
+    46.6,
+    50.0,
+    57.6,
+    70.8,
+    95.7,
+    128.6,
+)  # months since the first review
+DAYS_SINCE_LAST_REVIEW_QUANTILES = (
+    0,
+    3,
+    7,
+    8,
+    13,
+    15,
+    18,
+    22,
+    29,
+    38,
+    50,
+    72,
+    130,
+    189,
+    272,
+    365,
+    552,
+    708,
+    995,
+    1277,
+    1549,
+    3024,
+)
+AVAILABILITY_QUANTILES = (
+    1,
+    5,
+    13,
+    23,
+    36,
+    52,
+    68,
+    84,
+    96,
+    129,
+    157,
+    179,
+    201,
+    236,
+    263,
+    287,
+    311,
+    329,
+    342,
+    357,
+    364,
+    364,
+)  # listings open 1..364 days
+LISTING_ID_QUANTILES = (
+    2539,
+    1222383,
+    3496066,
+    5406169,
+    7515052,
+    9471945,
+    11587998,
+    13563959,
+    15642680,
+    17698429,
+    19677284,
+    21312156,
+    22503100,
+    24783194,
+    27140740,
+    29152178,
+    30530272,
+    32306597,
+    33990940,
+    35259101,
+    36238879,
+    36487245,
+)
+HOST_ID_QUANTILES = (
+    2438,
+    815564,
+    2027013,
+    3552711,
+    5434441,
+    7822033,
+    10721176,
+    15020752,
+    19544121,
+    24261737,
+    30793816,
+    39393326,
+    48685550,
+    61391963,
+    80824522,
+    107434423,
+    137129564,
+    169534709,
+    212811431,
+    241764600,
+    267711765,
+    274321313,
+)
+#: Correlations of the copula's normals for number of reviews, months since the first review and
+#: days since the last review: the real Spearman correlations (0.36, -0.50, 0.37) converted with
+#: 2 sin(pi * rho / 6).
 REVIEW_COPULA = np.array([[1.0, 0.375, -0.518], [0.375, 1.0, 0.385], [-0.518, 0.385, 1.0]])
 MAX_REVIEWS_PER_MONTH = (3.0, 10.0)  # per-listing cap drawn in this range (real 99th pct: 7.2)
 ID_HOST_CORRELATION = 0.56  # older hosts list older listings
 
 #: Listings per host, host-weighted: P(size) for sizes 1..5, then ranges drawn log-uniformly.
 HOST_SIZE_PROBS = (0.8624, 0.0889, 0.0254, 0.0096, 0.0045)
-HOST_SIZE_RANGES = (((6, 10), 0.0067), ((11, 20), 0.0015), ((21, 50), 0.00072),
-                    ((51, 100), 0.00019), ((101, 330), 0.00011))
+HOST_SIZE_RANGES = (
+    ((6, 10), 0.0067),
+    ((11, 20), 0.0015),
+    ((21, 50), 0.00072),
+    ((51, 100), 0.00019),
+    ((101, 330), 0.00011),
+)
 
 # Price effects (natural log of the multiplier), measured as median log-price residuals after
-# borough x room type and neighbourhood.
-MIN_NIGHTS_EFFECT = ((1, 0.05), (4, 0.0), (7, -0.08), (14, -0.15), (30, -0.10))  # (from, effect)
-AVAILABILITY_EFFECT = ((0, -0.05), (1, -0.03), (31, 0.06), (365, 0.22))  # (from, effect)
+# borough x room type and neighbourhood, centred so their average over the real mix is zero.
+# Long minimum stays are monthly rentals (cheaper per night); full calendars are pricier.
+MIN_NIGHTS_EFFECT = ((1, 0.04), (4, -0.01), (7, -0.09), (14, -0.16), (30, -0.11))  # (from, effect)
+AVAILABILITY_EFFECT = ((0, -0.065), (1, -0.045), (31, 0.045), (365, 0.205))  # (from, effect)
 #: Entire homes: studio, 1, 2, 3, 4 bedrooms (share, effect); private rooms: small, regular, large;
 #: quality tier of any listing: budget, standard, luxury. All are spelled out in the title.
 BEDROOMS = ((0.22, -0.20), (0.45, 0.0), (0.21, 0.20), (0.09, 0.38), (0.03, 0.55))
@@ -254,40 +471,131 @@ TIERS = ((0.08, -0.25), (0.84, 0.0), (0.08, 0.30))
 #: Price noise (log scale), per room type: a normal body plus, for a few listings above the
 #: median, an exponential right tail (premium and mis-priced listings). Tuned so the quantiles of
 #: price / (borough x room type median) match the real ones, incl. ~5 % of prices above 350.
-PRICE_NOISE_SD = (0.30, 0.30, 0.35)
-PRICE_TAIL_SHARE = 0.12
+PRICE_NOISE_SD = (0.25, 0.25, 0.32)
+PRICE_TAIL_SHARE = 0.16
 PRICE_TAIL_SCALE = 0.55
 MAX_NATURAL_PRICE = 5000  # the real data's few prices above this are treated as bad rows here
+BAD_HIGH_PRICES = (5250, 6500, 7500, 9999, 10000)  # typical of the real prices above 5,000
 
 MISSING_NAME_SHARE = 0.0003
 MISSING_HOST_NAME_SHARE = 0.0004
 
-# Weekly churn, as seen between consecutive Inside Airbnb scrapes.
+# Week-to-week evolution. Not measured (the samples are a single snapshot): chosen to be plausible
+# and to keep every week's distributions at the calibrated values.
 WEEKLY_CHURN = 0.03
 WEEKLY_PRICE_CHANGE_SHARE = 0.05
-NEW_LISTING_EXISTING_HOST_SHARE = 0.35
+WEEKLY_PRICE_CHANGE_SD = 0.08  # log scale
+NEW_LISTING_EXISTING_HOST_SHARE = 0.32  # keeps the single-listing host share stable
+UNREVIEWED_REVIEW_PACE = 0.005  # per month; keeps the zero-review share near 20 % over weeks
 
 #: Points just outside the NYC box (New Jersey, west of -74.25) used for bad rows.
-OUTSIDE_POINTS = ((40.5068, -74.2654), (40.7968, -74.4815), (40.6337, -74.4074),
-                  (40.9168, -74.3710), (40.3573, -74.6672))
+OUTSIDE_POINTS = (
+    (40.5068, -74.2654),
+    (40.7968, -74.4815),
+    (40.6337, -74.4074),
+    (40.9168, -74.3710),
+    (40.3573, -74.6672),
+)
 
 # --- Words for titles and host names ---------------------------------------------------------
 
 HOST_FIRST_NAMES = (
-    "Michael", "David", "John", "Alex", "Sarah", "Daniel", "Jessica", "Maria", "Mike", "Andrew",
-    "Anna", "Laura", "Chris", "Melissa", "Emily", "Jennifer", "James", "Rachel", "Jonathan", "Amy",
-    "Michelle", "Brian", "Jason", "Mark", "Adam", "Ben", "Anthony", "Eric", "Andrea", "Nina",
-    "Kevin", "Peter", "Joseph", "Lauren", "Nick", "Stephanie", "Ken", "Sam", "Lisa", "Robert",
-    "Elizabeth", "Nicole", "Paul", "Ryan", "Matt", "Matthew", "Max", "Karen", "Sara", "Joe",
-    "Ashley", "Christopher", "Christina", "Julia", "Alexandra", "William", "Carlos", "Ana",
-    "Jose", "Yuki", "Wei", "Fatima", "Olga", "Kwame", "Priya", "Luis", "Sophie", "Ahmed",
+    "Michael",
+    "David",
+    "John",
+    "Alex",
+    "Sarah",
+    "Daniel",
+    "Jessica",
+    "Maria",
+    "Mike",
+    "Andrew",
+    "Anna",
+    "Laura",
+    "Chris",
+    "Melissa",
+    "Emily",
+    "Jennifer",
+    "James",
+    "Rachel",
+    "Jonathan",
+    "Amy",
+    "Michelle",
+    "Brian",
+    "Jason",
+    "Mark",
+    "Adam",
+    "Ben",
+    "Anthony",
+    "Eric",
+    "Andrea",
+    "Nina",
+    "Kevin",
+    "Peter",
+    "Joseph",
+    "Lauren",
+    "Nick",
+    "Stephanie",
+    "Ken",
+    "Sam",
+    "Lisa",
+    "Robert",
+    "Elizabeth",
+    "Nicole",
+    "Paul",
+    "Ryan",
+    "Matt",
+    "Matthew",
+    "Max",
+    "Karen",
+    "Sara",
+    "Joe",
+    "Ashley",
+    "Christopher",
+    "Christina",
+    "Julia",
+    "Alexandra",
+    "William",
+    "Carlos",
+    "Ana",
+    "Jose",
+    "Yuki",
+    "Wei",
+    "Fatima",
+    "Olga",
+    "Kwame",
+    "Priya",
+    "Luis",
+    "Sophie",
+    "Ahmed",
 )
-CORPORATE_HOST_NAMES = ("Sonder (NYC)", "Blueground", "Corporate Housing", "Stay NYC")
+CORPORATE_HOST_NAMES = ("Harbor Stays", "Midtown Suites", "Corporate Housing", "Stay NYC")
 CORPORATE_HOST_MIN_LISTINGS = 50
 
-ADJECTIVES = ("Sunny", "Spacious", "Bright", "Charming", "Beautiful", "Cozy", "Modern", "Lovely",
-              "Quiet", "Clean", "Large", "Renovated", "Stylish", "Gorgeous", "Amazing", "Cozy",
-              "Comfortable", "Huge", "Great", "Perfect", "Cute", "Sunny")
+ADJECTIVES = (
+    "Sunny",
+    "Spacious",
+    "Bright",
+    "Charming",
+    "Beautiful",
+    "Cozy",
+    "Modern",
+    "Lovely",
+    "Quiet",
+    "Clean",
+    "Large",
+    "Renovated",
+    "Stylish",
+    "Gorgeous",
+    "Amazing",
+    "Cozy",
+    "Comfortable",
+    "Huge",
+    "Great",
+    "Perfect",
+    "Cute",
+    "Sunny",
+)
 LUXURY_WORDS = ("Luxury", "Luxury", "Luxurious", "Elegant", "Stunning", "Designer")
 BUDGET_WORDS = ("Cozy", "Cozy", "Small", "Tiny", "Budget", "Affordable", "Cheap", "Simple")
 ENTIRE_NOUNS = (
@@ -299,32 +607,63 @@ ENTIRE_NOUNS = (
 )
 LUXURY_NOUNS = ("Penthouse", "Loft", "Duplex", "Townhouse", "Brownstone Duplex", "Penthouse Loft")
 PRIVATE_NOUNS = (
-    ("Cozy Room", "Small Room", "Cozy Private Room", "Tiny Room", "Single Room"),
-    ("Private Room", "Room", "Bedroom", "Private Bedroom", "room", "private room", "Private Room"),
+    ("Small Room", "Small Private Room", "Tiny Room", "Single Room", "Small Bedroom"),
+    # Many real private-room titles describe the home rather than the room.
+    (
+        "Private Room",
+        "Room",
+        "Bedroom",
+        "Private Bedroom",
+        "room",
+        "private room",
+        "Private Room",
+        "Apartment",
+        "Apt",
+        "Home",
+        "Space",
+        "Loft",
+    ),
     ("Master Bedroom", "Large Room", "Huge Room", "Private Suite", "Large Bedroom"),
 )
-SHARED_NOUNS = ("Shared Room", "Bed in Shared Room", "Bunk Bed in Hostel", "Couch in Living Room",
-                "Shared Apartment", "Female Only Shared Room", "Bed in Male Dorm", "Shared room")
+SHARED_NOUNS = (
+    "Shared Room",
+    "Bed in Shared Room",
+    "Bunk Bed in Hostel",
+    "Couch in Living Room",
+    "Shared Apartment",
+    "Female Only Shared Room",
+    "Bed in Male Dorm",
+    "Shared room",
+)
 LANDMARKS: dict[str, tuple[str, ...]] = {
-    "Manhattan": ("Central Park", "Times Square", "Columbia U", "the High Line", "Union Square",
-                  "Empire State"),
+    "Manhattan": ("Central Park", "Times Square", "Columbia U", "the High Line", "Union Square", "Empire State"),
     "Brooklyn": ("Prospect Park", "McCarren Park", "Barclays Center", "the L train", "Pratt"),
     "Queens": ("JFK", "LGA", "Astoria Park", "the 7 train", "Citi Field"),
     "Bronx": ("Yankee Stadium", "the Bronx Zoo", "Fordham U"),
     "Staten Island": ("the Ferry", "Snug Harbor"),
 }
-LUXURY_EXTRAS = ("w/ Terrace", "with Doorman & Gym", "w/ Rooftop", "with Balcony",
-                 "w/ Skyline View", "with Pool")
-PLAIN_EXTRAS = ("w/ Backyard", "with Washer/Dryer", "w/ Private Bath", "near Subway",
-                "for Families", "- Great Location")
+LUXURY_EXTRAS = ("w/ Terrace", "with Doorman & Gym", "w/ Rooftop", "with Balcony", "w/ Skyline View", "with Pool")
+PLAIN_EXTRAS = (
+    "w/ Backyard",
+    "with Washer/Dryer",
+    "w/ Private Bath",
+    "near Subway",
+    "for Families",
+    "- Great Location",
+    "close to the Subway",
+    "with Garden",
+    "for Long Stays",
+    "w/ Balcony",
+)
+#: How the location is phrased (see _title) and how often, roughly as in real titles.
+LOCATION_PHRASE_SHARES = (0.20, 0.06, 0.05, 0.04, 0.03, 0.03, 0.04, 0.05, 0.03, 0.10, 0.37)
 
 # --- Internal stream ids for numpy's SeedSequence -------------------------------------------
 
 _POPULATION_STREAM = 0
 _DELIVERY_STREAM = 1
 _WEEK_STREAM = 2
-_DAYS_PER_MONTH = 30
-_STATE_COLUMNS = ("first_review", "last_review_date")
+_DAYS_PER_MONTH = 30  # Inside Airbnb's month when computing reviews_per_month
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,21 +774,23 @@ def _validate_sizes(rows: int, bad_rows: int | None) -> int:
 
 def _draw_population(rng: np.random.Generator, rows: int, snapshot: datetime.date) -> pd.DataFrame:
     """An established set of listings: reviews accumulated over years, hosts with many listings."""
-    listings = _draw_listings(rng, rows, snapshot, established=True)
+    listings = _draw_listings(rng, rows, snapshot)
     host_z, host_ids, host_names, host_of_listing = _draw_hosts(rng, rows)
-    id_z = ID_HOST_CORRELATION * host_z[host_of_listing] + np.sqrt(
-        1 - ID_HOST_CORRELATION**2
-    ) * rng.standard_normal(rows)
+    own_z = rng.standard_normal(rows)
+    own_weight = np.sqrt(1 - ID_HOST_CORRELATION**2)
+    id_z = ID_HOST_CORRELATION * host_z[host_of_listing] + own_weight * own_z
     listings.insert(0, "id", _unique_ids(_from_quantiles(id_z, LISTING_ID_QUANTILES)))
     listings.insert(2, "host_id", host_ids[host_of_listing])
     listings.insert(3, "host_name", host_names[host_of_listing])
     return listings
 
 
-def _draw_listings(
-    rng: np.random.Generator, n: int, snapshot: datetime.date, *, established: bool
-) -> pd.DataFrame:
-    """Listing attributes without ids or hosts; new (not established) listings have no reviews."""
+def _draw_listings(rng: np.random.Generator, n: int, snapshot: datetime.date) -> pd.DataFrame:
+    """Listing attributes without ids or hosts, plus hidden review state.
+
+    The hidden columns (first and last review date, reviews per active month) let later weeks
+    add reviews consistently; they are dropped from deliveries.
+    """
     borough = rng.choice(len(BOROUGHS), size=n, p=_normalised(BOROUGH_SHARES.values()))
     room = _choice_per_group(rng, borough, np.array([ROOM_SHARES[b] for b in BOROUGHS]))
     hood_names, hood_index, hood_table = _neighbourhood_table()
@@ -457,16 +798,17 @@ def _draw_listings(
     latitude, longitude = _draw_coordinates(rng, borough, hood)
     bedrooms, room_size, tier = _draw_latent_quality(rng, n)
     minimum_nights = _draw_minimum_nights(rng, room)
-    reviews, first_review, last_review = _draw_reviews(rng, n, snapshot, established)
+    reviews, first_review, last_review, review_pace = _draw_reviews(rng, n, snapshot)
     availability = _draw_availability(rng, borough, reviews)
-    price = _draw_price(
-        rng, borough, room, hood, bedrooms, room_size, tier, minimum_nights, availability
-    )
+    price = _draw_price(rng, borough, room, hood, bedrooms, room_size, tier, minimum_nights, availability)
     boroughs = np.array(BOROUGHS, dtype=object)[borough]
     hoods = hood_names[hood]
+    titles = _with_a_few_missing(
+        rng, _draw_titles(rng, borough, hoods, room, bedrooms, room_size, tier), MISSING_NAME_SHARE
+    )
     return pd.DataFrame(
         {
-            "name": _draw_titles(rng, boroughs, hoods, room, bedrooms, room_size, tier),
+            "name": titles,
             "neighbourhood_group": boroughs,
             "neighbourhood": hoods,
             "latitude": latitude,
@@ -478,8 +820,15 @@ def _draw_listings(
             "availability_365": availability,
             "first_review": first_review,
             "last_review_date": last_review,
+            "review_pace": review_pace,
         }
     )
+
+
+def _with_a_few_missing(rng: np.random.Generator, values, share: float) -> np.ndarray:
+    """A few real listings lack a title or a host name; they stay missing week after week."""
+    values = np.asarray(values, dtype=object)
+    return np.where(rng.random(len(values)) < share, np.nan, values)
 
 
 def _normalised(weights) -> np.ndarray:
@@ -514,19 +863,19 @@ def _hood_column(position: int) -> np.ndarray:
     return np.array([hood[position] for b in BOROUGHS for hood in NEIGHBOURHOODS[b]])
 
 
-def _draw_coordinates(
-    rng: np.random.Generator, borough: np.ndarray, hood: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _draw_coordinates(rng: np.random.Generator, borough: np.ndarray, hood: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points around the neighbourhood centre, kept inside the borough's range and the NYC box."""
     n = len(hood)
     boxes = np.array([BOROUGH_BOXES[b] for b in BOROUGHS])[borough]
     spread = np.clip(rng.standard_normal((2, n)), -2.5, 2.5)
     latitude = _hood_column(2)[hood] + _hood_column(4)[hood] * spread[0]
     longitude = _hood_column(3)[hood] + _hood_column(5)[hood] * spread[1]
-    latitude = np.clip(latitude, np.maximum(boxes[:, 0], NYC_BOUNDS["lat_min"]),
-                       np.minimum(boxes[:, 1], NYC_BOUNDS["lat_max"]))
-    longitude = np.clip(longitude, np.maximum(boxes[:, 2], NYC_BOUNDS["lon_min"]),
-                        np.minimum(boxes[:, 3], NYC_BOUNDS["lon_max"]))
+    latitude = np.clip(
+        latitude, np.maximum(boxes[:, 0], NYC_BOUNDS["lat_min"]), np.minimum(boxes[:, 1], NYC_BOUNDS["lat_max"])
+    )
+    longitude = np.clip(
+        longitude, np.maximum(boxes[:, 2], NYC_BOUNDS["lon_min"]), np.minimum(boxes[:, 3], NYC_BOUNDS["lon_max"])
+    )
     return latitude.round(5), longitude.round(5)
 
 
@@ -537,9 +886,7 @@ def _days_since(today: np.datetime64, dates: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(dates), np.nan, days)
 
 
-def _draw_latent_quality(
-    rng: np.random.Generator, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draw_latent_quality(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unit size and quality tier: unseen by tabular models, visible only through the title."""
     bedrooms = rng.choice(len(BEDROOMS), size=n, p=_normalised(s for s, _ in BEDROOMS))
     room_size = rng.choice(len(ROOM_SIZES), size=n, p=_normalised(s for s, _ in ROOM_SIZES))
@@ -551,12 +898,16 @@ def _draw_minimum_nights(rng: np.random.Generator, room: np.ndarray) -> np.ndarr
     """Common values per room type, then rare short values and a long-stay tail."""
     common = np.array([MIN_NIGHTS_PROBS[r] for r in ROOM_TYPES])
     rest = 1.0 - common.sum(axis=1, keepdims=True)
-    probs = np.hstack([common, rest - MIN_NIGHTS_LONG_SHARE, np.full_like(rest, MIN_NIGHTS_LONG_SHARE)])
+    long_share = np.full_like(rest, MIN_NIGHTS_LONG_SHARE)
+    probs = np.hstack([common, rest - long_share, long_share])
     slot = _choice_per_group(rng, room, probs)
     values = np.array(MIN_NIGHTS_VALUES)[np.minimum(slot, len(MIN_NIGHTS_VALUES) - 1)]
     rare = rng.choice(MIN_NIGHTS_RARE_SHORT, size=len(room))
-    long_tail = rng.choice(MIN_NIGHTS_LONG_TAIL, size=len(room),
-                           p=_normalised((3, 6, 19, 19, 5, 8, 5)))
+    long_tail = rng.choice(
+        [nights for nights, _ in MIN_NIGHTS_LONG_TAIL],
+        size=len(room),
+        p=_normalised(weight for _, weight in MIN_NIGHTS_LONG_TAIL),
+    )
     values = np.where(slot == len(MIN_NIGHTS_VALUES), rare, values)
     return np.where(slot == len(MIN_NIGHTS_VALUES) + 1, long_tail, values).astype(np.int64)
 
@@ -573,12 +924,14 @@ def _from_quantiles(z: np.ndarray, quantiles) -> np.ndarray:
 
 
 def _draw_reviews(
-    rng: np.random.Generator, n: int, snapshot: datetime.date, established: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Review count and first/last review dates, jointly, so reviews_per_month is consistent."""
+    rng: np.random.Generator, n: int, snapshot: datetime.date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Review count, first/last review dates and review pace (reviews per month), jointly.
+
+    Counts and dates come from the copula, so reviews_per_month is consistent with them; the
+    pace is the rate at which later weeks add reviews.
+    """
     no_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    if not established:
-        return np.zeros(n, dtype=np.int64), no_date, no_date.copy()
     z = rng.standard_normal((n, 3)) @ np.linalg.cholesky(REVIEW_COPULA).T
     reviews = np.rint(_from_quantiles(z[:, 0], REVIEWS_QUANTILES)).astype(np.int64)
     reviews[rng.random(n) < ZERO_REVIEWS_SHARE] = 0
@@ -592,12 +945,14 @@ def _draw_reviews(
     reviewed = reviews > 0
     first = np.where(reviewed, today - active_days.astype("timedelta64[D]"), no_date)
     last = np.where(reviewed, today - since_last.astype("timedelta64[D]"), no_date)
-    return reviews, first, last
+    # Listings reviewed within the last year keep their lifetime pace; the others have stopped
+    # (or, never reviewed, rarely start), which keeps the recency of reviews stable over weeks.
+    active = reviewed & (since_last <= 365)
+    pace = np.where(active, reviews / months, np.where(reviewed, 0.0, UNREVIEWED_REVIEW_PACE))
+    return reviews, first, last, pace
 
 
-def _draw_availability(
-    rng: np.random.Generator, borough: np.ndarray, reviews: np.ndarray
-) -> np.ndarray:
+def _draw_availability(rng: np.random.Generator, borough: np.ndarray, reviews: np.ndarray) -> np.ndarray:
     """Days open in the next year: many closed calendars (more so without reviews), some full."""
     n = len(borough)
     zero_share = np.array([AVAILABILITY_ZERO_SHARE[b] for b in BOROUGHS])[borough]
@@ -673,7 +1028,7 @@ def _pick_from_pools(rng: np.random.Generator, pools, pool: np.ndarray) -> np.nd
 
 def _draw_titles(
     rng: np.random.Generator,
-    boroughs: np.ndarray,
+    borough: np.ndarray,
     hoods: np.ndarray,
     room: np.ndarray,
     bedrooms: np.ndarray,
@@ -695,24 +1050,26 @@ def _draw_titles(
     nouns = _pick_from_pools(rng, noun_pools, noun_pool)
 
     # Adjective pools: 0 none, 1 plain, 2 plain pair, 3 luxury, 4 budget.
-    pairs = tuple(f"{a} {join} {b}" for a, b in zip(ADJECTIVES, ADJECTIVES[7:] + ADJECTIVES[:7])
-                  for join in ("&", "and"))
+    pairs = tuple(
+        f"{a} {join} {b}" for a, b in zip(ADJECTIVES, ADJECTIVES[7:] + ADJECTIVES[:7]) for join in ("&", "and")
+    )
     u = rng.random(n)
-    adjective_pool = np.where(u < 0.25, 0, np.where(u < 0.40, 2, 1))
+    adjective_pool = np.where(u < 0.15, 0, np.where(u < 0.40, 2, 1))
     tiered = rng.random(n) < 0.75
     adjective_pool = np.where(luxury & tiered, 3, np.where(budget & tiered, 4, adjective_pool))
-    adjectives = _pick_from_pools(
-        rng, (("",), ADJECTIVES, pairs, LUXURY_WORDS, BUDGET_WORDS), adjective_pool
-    )
+    adjectives = _pick_from_pools(rng, (("",), ADJECTIVES, pairs, LUXURY_WORDS, BUDGET_WORDS), adjective_pool)
 
-    landmark_pools = tuple(LANDMARKS[b] for b in BOROUGHS)
-    borough_index = {b: i for i, b in enumerate(BOROUGHS)}
-    landmarks = _pick_from_pools(rng, landmark_pools, np.array([borough_index[b] for b in boroughs]))
+    boroughs = np.array(BOROUGHS, dtype=object)[borough]
+    landmarks = _pick_from_pools(rng, tuple(LANDMARKS[b] for b in BOROUGHS), borough)
     minutes = _pick(rng, ("10", "15", "20", "25", "30"), n)
-    location_kind = rng.choice(5, size=n, p=(0.45, 0.15, 0.15, 0.07, 0.18))
-    location_kind = np.where((location_kind == 3) & (boroughs == "Manhattan"), 4, location_kind)
+    shares = _normalised(LOCATION_PHRASE_SHARES)
+    location_kind = rng.choice(len(shares), size=n, p=shares)
+    no_phrase = len(shares) - 1  # "min to Manhattan" makes no sense in Manhattan
+    in_manhattan = borough == BOROUGHS.index("Manhattan")
+    location_kind = np.where((location_kind == 3) & in_manhattan, no_phrase, location_kind)
 
-    extra_pool = np.where(luxury & (rng.random(n) < 0.5), 1, np.where(rng.random(n) < 0.08, 2, 0))
+    plain_extra = np.where(rng.random(n) < 0.15, 2, 0)
+    extra_pool = np.where(luxury & (rng.random(n) < 0.5), 1, plain_extra)
     extras = _pick_from_pools(rng, (("",), LUXURY_EXTRAS, PLAIN_EXTRAS), extra_pool)
 
     titles = [
@@ -724,12 +1081,27 @@ def _draw_titles(
     return _vary_case(rng, titles)
 
 
-def _title(adjective: str, noun: str, kind: int, hood: str, borough: str, landmark: str,
-           minutes: str, extra: str) -> str:
+def _title(
+    adjective: str, noun: str, kind: int, hood: str, borough: str, landmark: str, minutes: str, extra: str
+) -> str:
     """Assemble one title from its parts; ``kind`` chooses how the location is phrased."""
     head = f"{adjective} {noun}" if adjective else noun
-    location = (f" in {hood}", f" in {borough}", f" near {landmark}",
-                f", {minutes} min to Manhattan", "")[kind]
+    if kind == 9:  # "Williamsburg Sunny Loft"
+        head, location = f"{hood} {head}", ""
+    else:
+        location = (
+            f" in {hood}",
+            f" in {borough}",
+            f" near {landmark}",
+            f", {minutes} min to Manhattan",
+            f" in the Heart of {hood}",
+            " in NYC",
+            f" by {landmark}",
+            f" - {hood}",
+            f" close to {landmark}",
+            "",
+            "",
+        )[kind]
     return f"{head}{location} {extra}" if extra else f"{head}{location}"
 
 
@@ -768,9 +1140,7 @@ def _draw_host_sizes(rng: np.random.Generator, rows: int) -> np.ndarray:
     return all_sizes
 
 
-def _draw_hosts(
-    rng: np.random.Generator, rows: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _draw_hosts(rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per host: copula score, id and name; and which host each listing belongs to.
 
     The score is returned so listing ids can correlate with host ids (long-standing hosts have
@@ -788,6 +1158,7 @@ def _draw_hosts(
     names[corporate] = np.array(CORPORATE_HOST_NAMES, dtype=object)[
         np.arange(len(corporate)) % len(CORPORATE_HOST_NAMES)
     ]
+    names = _with_a_few_missing(rng, names, MISSING_HOST_NAME_SHARE)
     host_of_listing = rng.permutation(np.repeat(np.arange(n_hosts), sizes))
     return host_z, host_ids, names, host_of_listing
 
@@ -808,9 +1179,7 @@ def _unique_ids(values: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _advance_week(
-    population: pd.DataFrame, rng: np.random.Generator, snapshot: datetime.date
-) -> pd.DataFrame:
+def _advance_week(population: pd.DataFrame, rng: np.random.Generator, snapshot: datetime.date) -> pd.DataFrame:
     """One week later: some listings leave and new ones arrive, prices move, reviews accrue."""
     leaving = rng.random(len(population)) < WEEKLY_CHURN
     kept = population.loc[~leaving].reset_index(drop=True)
@@ -824,29 +1193,20 @@ def _move_prices(listings: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     """A few hosts adjust their price by a few percent each week."""
     n = len(listings)
     change = rng.random(n) < WEEKLY_PRICE_CHANGE_SHARE
-    factor = np.exp(rng.normal(0.0, 0.08, n))
+    factor = np.exp(rng.normal(0.0, WEEKLY_PRICE_CHANGE_SD, n))
     moved = np.clip(np.rint(listings["price"].to_numpy() * factor), 10, MAX_NATURAL_PRICE)
     listings["price"] = np.where(change, moved, listings["price"]).astype(np.int64)
     return listings
 
 
-def _accrue_reviews(
-    listings: pd.DataFrame, rng: np.random.Generator, snapshot: datetime.date
-) -> pd.DataFrame:
-    """New reviews at each listing's recent pace; dormant listings rarely get any."""
+def _accrue_reviews(listings: pd.DataFrame, rng: np.random.Generator, snapshot: datetime.date) -> pd.DataFrame:
+    """New reviews at each listing's pace; listings without recent reviews rarely get any."""
     today = np.datetime64(snapshot, "D")
     reviews = listings["number_of_reviews"].to_numpy()
     first = listings["first_review"].to_numpy().astype("datetime64[D]")
     last = listings["last_review_date"].to_numpy().astype("datetime64[D]")
     reviewed = reviews > 0
-    months = np.maximum(1.0, _days_since(today, first) / _DAYS_PER_MONTH)
-    since_last = _days_since(today, last)
-    activity = np.where(since_last <= 60, 1.0, np.where(since_last <= 365, 0.15, 0.02))
-    pace = np.divide(reviews, months, out=np.zeros(len(reviews)), where=reviewed)
-    # Unreviewed listings (mostly new ones) get a first review at a rate that keeps the share of
-    # zero-review listings near the real 21 % despite the weekly arrival of new listings.
-    weekly_rate = np.where(reviewed, pace * 7 / _DAYS_PER_MONTH * activity, 0.12)
-    new_reviews = rng.poisson(weekly_rate)
+    new_reviews = rng.poisson(listings["review_pace"].to_numpy() * 7 / _DAYS_PER_MONTH)
     got = new_reviews > 0
     review_day = today - rng.integers(0, 7, len(reviews)).astype("timedelta64[D]")
     listings["number_of_reviews"] = reviews + new_reviews
@@ -862,13 +1222,18 @@ def _new_listings(
     kept: pd.DataFrame,
     snapshot: datetime.date,
 ) -> pd.DataFrame:
-    """Fresh listings with new (higher) ids; some from hosts already on the platform."""
-    listings = _draw_listings(rng, n, snapshot, established=False)
+    """Listings new to this delivery: new (higher) ids, some from hosts already listed.
+
+    Their attributes, review history included, come from the same calibrated distribution as
+    the first week's, so that with ~3 % weekly churn every week stays calibrated (brand-new
+    listings alone would make the population ever younger and less reviewed).
+    """
+    listings = _draw_listings(rng, n, snapshot)
     ids = int(previous["id"].max()) + np.cumsum(rng.integers(100, 900, n))
     host_ids = int(previous["host_id"].max()) + np.cumsum(rng.integers(1_000, 20_000, n))
-    host_names = _pick(rng, HOST_FIRST_NAMES, n)
-    existing = (rng.random(n) < NEW_LISTING_EXISTING_HOST_SHARE) & (len(kept) > 0)
-    if len(kept) > 0:
+    host_names = _with_a_few_missing(rng, _pick(rng, HOST_FIRST_NAMES, n), MISSING_HOST_NAME_SHARE)
+    existing = rng.random(n) < NEW_LISTING_EXISTING_HOST_SHARE
+    if len(kept) > 0:  # a listing drawn at random: big hosts are picked more often, as in reality
         source = rng.integers(0, len(kept), n)
         host_ids = np.where(existing, kept["host_id"].to_numpy()[source], host_ids)
         host_names = np.where(existing, kept["host_name"].to_numpy()[source], host_names)
@@ -878,9 +1243,7 @@ def _new_listings(
     return listings
 
 
-def _deliver(
-    population: pd.DataFrame, rng: np.random.Generator, snapshot: datetime.date, n_bad: int
-) -> pd.DataFrame:
+def _deliver(population: pd.DataFrame, rng: np.random.Generator, snapshot: datetime.date, n_bad: int) -> pd.DataFrame:
     """The population as a delivery: derived columns, a few broken rows, shuffled order."""
     frame = population.iloc[rng.permutation(len(population))].reset_index(drop=True)
     today = np.datetime64(snapshot, "D")
@@ -893,19 +1256,9 @@ def _deliver(
     rate = np.maximum(0.01, np.round(reviews / months, 2))
     frame["reviews_per_month"] = np.where(reviewed, rate, np.nan)
     frame["last_review"] = pd.Series(last.astype(str), dtype=object).where(reviewed, np.nan)
-    frame["calculated_host_listings_count"] = (
-        frame.groupby("host_id")["id"].transform("size").astype(np.int64)
-    )
-    _blank_a_few(frame, rng, "name", MISSING_NAME_SHARE)
-    _blank_a_few(frame, rng, "host_name", MISSING_HOST_NAME_SHARE)
+    frame["calculated_host_listings_count"] = frame.groupby("host_id")["id"].transform("size").astype(np.int64)
     _break_rows(frame, rng, n_bad)
     return frame.loc[:, list(REQUIRED_COLUMNS)]
-
-
-def _blank_a_few(frame: pd.DataFrame, rng: np.random.Generator, column: str, share: float) -> None:
-    """A few listings lack a title or host name in real deliveries."""
-    missing = rng.random(len(frame)) < share
-    frame[column] = frame[column].where(~missing, np.nan)
 
 
 def _break_rows(frame: pd.DataFrame, rng: np.random.Generator, n_bad: int) -> None:
@@ -916,7 +1269,7 @@ def _break_rows(frame: pd.DataFrame, rng: np.random.Generator, n_bad: int) -> No
     kind = np.arange(n_bad) % 3
     price = frame["price"].to_numpy().copy()
     price[rows[kind == 0]] = 0
-    price[rows[kind == 1]] = rng.choice((5250, 6500, 7500, 9999, 10000), size=int((kind == 1).sum()))
+    price[rows[kind == 1]] = rng.choice(BAD_HIGH_PRICES, size=int((kind == 1).sum()))
     frame["price"] = price
     outside = rows[kind == 2]
     points = np.array(OUTSIDE_POINTS)[rng.integers(0, len(OUTSIDE_POINTS), len(outside))]
