@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export NYC_RENTAL_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: install demo test dev validate clean-data
+.PHONY: install demo test dev validate clean-data mlflow-ui serve
 
 $(INSTALLED): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "nyc-rental needs Python 3.11 or newer")'
@@ -32,3 +32,12 @@ validate: $(INSTALLED)
 
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal
+
+# The MLflow UI on the platform's store (runs, plots, the model registry).
+mlflow-ui: $(INSTALLED)
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" --host 127.0.0.1 --port 5000
+
+# The champion as a REST service: POST rows in the delivery format to /invocations.
+serve: $(INSTALLED)
+	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" \
+		$(BIN)/mlflow models serve -m "models:/nyc_rental_price@champion" --env-manager local --host 127.0.0.1 --port 5001

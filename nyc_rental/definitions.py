@@ -4,32 +4,45 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from nyc_rental import settings
 from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
+from nyc_rental.assets.modeling import model, splits, test_metrics
 from nyc_rental.checks import data_checks
-from nyc_rental.jobs import weekly_pipeline
+from nyc_rental.jobs import promote_model, weekly_pipeline
 from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
 from nyc_rental.sensors import incoming_listings_sensor
+from nyc_rental.tracking import EXPERIMENT, ModelRegistry, mlflow_run
 
 
 def resources_for(home: Path) -> dict:
     warehouse = Warehouse(path=str(settings.warehouse_path(home)))
+    tracking_uri = settings.mlflow_tracking_uri(home)
     return {
         "warehouse": warehouse,
         "io_manager": WarehouseIOManager(warehouse=warehouse),
         "landing": LandingFolder(path=str(settings.incoming_dir(home))),
         "data_tests": DataTests(warehouse=warehouse),
+        "mlflow": mlflow_run.configured(
+            {
+                "experiment_name": EXPERIMENT,
+                "mlflow_tracking_uri": tracking_uri,
+                "artifact_root": str(settings.mlflow_artifact_root(home)),
+            }
+        ),
+        "registry": ModelRegistry(tracking_uri=tracking_uri),
     }
 
 
 def build_defs(home: Path | None = None) -> Definitions:
     """Definitions writing under `home` (default: NYC_RENTAL_HOME)."""
     return Definitions(
-        assets=[raw_listings, clean_listings, validated_listings],
+        assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics],
         asset_checks=data_checks,
-        jobs=[weekly_pipeline],
+        jobs=[weekly_pipeline, promote_model],
         sensors=[incoming_listings_sensor],
         resources=resources_for(home or settings.nyc_rental_home()),
+        # Materializations launched from the UI run in-process too, like weekly_pipeline (see jobs.py).
+        executor=in_process_executor,
     )

@@ -33,16 +33,23 @@ class WeekSummary:
     checks_passed: int
     checks: int
     failed_checks: list[str]
+    model_version: str | None
+    test_mae: float | None
+    promoted: bool | None
 
     def line(self) -> str:
         def count(n):
             return "-" if n is None else f"{n:,}"
 
         failed = f"  failed: {', '.join(self.failed_checks)}" if self.failed_checks else ""
+        model = "  no model"
+        if self.test_mae is not None:
+            verdict = "became champion" if self.promoted else "not promoted"
+            model = f"  model v{self.model_version}: test MAE {self.test_mae:.2f}, {verdict}"
         return (
             f"{self.week}  {'ok    ' if self.success else 'FAILED'}  delivered {count(self.delivered):>7}  "
             f"cleaned {count(self.cleaned):>7}  validated {count(self.validated):>7}  "
-            f"checks passed {self.checks_passed}/{self.checks}{failed}"
+            f"checks passed {self.checks_passed}/{self.checks}{failed}{model}"
         )
 
 
@@ -67,6 +74,9 @@ def summarize(week: str, result) -> WeekSummary:
         checks_passed=sum(e.passed for e in evaluations),
         checks=len(evaluations),
         failed_checks=sorted(e.check_name for e in evaluations if not e.passed),
+        model_version=rows("test_metrics", "model_version"),
+        test_mae=rows("test_metrics", "test_mae"),
+        promoted=rows("test_metrics", "promoted"),
     )
 
 

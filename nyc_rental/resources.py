@@ -118,6 +118,21 @@ class Warehouse(ConfigurableResource):
             )
         return frame
 
+    def read_all(self, table: str) -> pd.DataFrame:
+        """Every week of `table`, with its `week` column (empty when the table does not exist)."""
+        if not self.has_table(table):
+            return pd.DataFrame()
+        with self.connect(read_only=True) as con:
+            return con.execute(f"SELECT * FROM {SCHEMA}.{table} ORDER BY {WEEK_COLUMN}").df()
+
+    def distinct(self, table: str, week: dt.date, columns: list[str]) -> pd.DataFrame:
+        """The distinct values of `columns` in one week of `table`."""
+        with self.connect(read_only=True) as con:
+            names = ", ".join(columns)
+            return con.execute(
+                f"SELECT DISTINCT {names} FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = ? ORDER BY ALL", [week]
+            ).df()
+
     def weeks(self, table: str) -> list[dt.date]:
         """The weeks `table` holds, oldest first."""
         if not self.has_table(table):

@@ -32,3 +32,13 @@ def sensor_interval_seconds() -> int:
     if seconds < 1:
         raise ValueError(f"NYC_RENTAL_SENSOR_INTERVAL_SECONDS must be at least 1, got {seconds}")
     return seconds
+
+
+def mlflow_tracking_uri(home: Path | None = None) -> str:
+    """`MLFLOW_TRACKING_URI` when set, else the SQLite store in NYC_RENTAL_HOME (never MLflow's cwd default)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(home or nyc_rental_home()) / 'mlflow.db'}"
+
+
+def mlflow_artifact_root(home: Path | None = None) -> Path:
+    """Where runs' artifacts and models are stored."""
+    return (home or nyc_rental_home()) / "mlartifacts"

@@ -11,6 +11,7 @@ from nyc_rental.definitions import build_defs
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SAMPLES = REPO.parent / "shared" / "data" / "nyc_airbnb"
+MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +20,12 @@ def _isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     (home / "incoming").mkdir(parents=True)
     monkeypatch.setenv("NYC_RENTAL_HOME", str(home))
-    return home
+    # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI, which would point the next test at this store.
+    for name in MLFLOW_ENV:
+        os.environ.pop(name, None)
+    yield home
+    for name in MLFLOW_ENV:
+        os.environ.pop(name, None)
 
 
 @pytest.fixture

@@ -128,22 +128,10 @@ def test_a_drifted_week_is_stopped_and_never_becomes_the_reference(incoming, hom
 def test_validated_listings_alone_refuses_a_week_whose_checks_fail(incoming, home, defs, instance):
     synthetic_delivery(incoming, "2019-07-10", edit=_sixth_borough)
     run_week(defs, instance, "2019-07-08")
-    job = defs.resolve_job_def("weekly_pipeline")
-    result = job.execute_in_process(
-        partition_key="2019-07-08",
-        instance=instance,
-        asset_selection=[_key("validated_listings")],
-        raise_on_error=False,
-    )
+    result = run_week(defs, instance, "2019-07-08", assets=["validated_listings"])
     assert not result.success
     assert "failed data test(s): neighbourhood_names" in failure_messages(result)
     assert week_counts(home, "validated_listings") == {}
-
-
-def _key(name):
-    from dagster import AssetKey
-
-    return AssetKey(name)
 
 
 def test_rematerializing_a_week_replaces_it_and_leaves_other_weeks_untouched(incoming, home, defs, instance):

@@ -1,0 +1,308 @@
+"""The modeling half: a validated week split, a model trained and registered, then scored and maybe promoted."""
+
+import json
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+
+import mlflow
+import numpy as np
+import pandas as pd
+from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
+from pydantic import Field
+
+from nyc_rental.core import evaluation, splitting, training
+from nyc_rental.core.features import model_input
+from nyc_rental.partitions import week_of_partition, weekly_partitions
+from nyc_rental.resources import Warehouse
+from nyc_rental.tracking import MODEL_NAME, SIGNATURE, ModelRegistry, git_commit
+
+GROUP = "modeling"
+
+
+def _markdown_table(frame: pd.DataFrame) -> MetadataValue:
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return MetadataValue.md("\n".join(lines))
+
+
+class SplitConfig(Config):
+    """The course's data_split parameters; `method` 'hash' keeps each listing in one split every week."""
+
+    test_size: float = 0.2
+    val_size: float = 0.2
+    random_seed: int = 42
+    stratify_by: str = "neighbourhood_group"
+    method: str = Field(default="hash", description="'hash' (stable per listing id) or 'random' (the course's)")
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=weekly_partitions,
+    code_version="1",
+    kinds={"duckdb", "pandas"},
+    description=(
+        "The week's validated listings split into train / val / test (a `split` column): test_size of the rows "
+        "to test, then val_size of the rest to val. By default a listing's split is fixed by a hash of its id "
+        "salted with the seed, so no model is ever scored on listings it was trained on in an earlier week."
+    ),
+)
+def splits(context: AssetExecutionContext, config: SplitConfig, validated_listings: pd.DataFrame) -> Output:
+    params = splitting.SplitParams(**config.model_dump())
+    labels = splitting.assign_splits(validated_listings, params)
+    frame = validated_listings.assign(split=labels.to_numpy())
+    shares = splitting.shares_by_split(validated_listings, labels, params.stratify_by or "neighbourhood_group")
+    counts = labels.value_counts()
+    return Output(
+        frame,
+        metadata={
+            **{f"{name}_rows": int(counts.get(name, 0)) for name in splitting.SPLITS},
+            "method": params.method,
+            "borough_shares_by_split": _markdown_table(
+                (shares * 100).round(2).reset_index().rename(columns=lambda c: str(c))
+            ),
+        },
+    )
+
+
+class ModelConfig(Config):
+    """The course's train_random_forest parameters, our booster's, and the sweep switch."""
+
+    estimator: str = Field(default="gradient_boosting", description="'gradient_boosting' or 'random_forest'")
+    sweep: bool = Field(default=False, description="fit a grid of candidates (nested MLflow runs), keep the best")
+    random_seed: int = 42
+    max_tfidf_features: int = 5
+    n_estimators: int = 100
+    max_depth: int = 15
+    min_samples_split: int = 4
+    min_samples_leaf: int = 3
+    max_features: float = 0.5
+    criterion: str = "squared_error"
+    oob_score: bool = True
+    boosting_tfidf_features: int = 100
+    learning_rate: float = 0.1
+    max_iter: int = 200
+    max_leaf_nodes: int = 63
+    l2_regularization: float = 1.0
+
+
+def _version() -> str:
+    try:
+        return package_version("nyc-rental")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=weekly_partitions,
+    code_version="1",
+    kinds={"mlflow", "scikitlearn"},
+    required_resource_keys={"mlflow", "warehouse"},
+    description=(
+        "The week's price model, trained on `train` and scored on `val`: the course's random forest "
+        "(estimator 'random_forest') or our default gradient boosting; with `sweep`, the best of a grid by "
+        "validation MAE. Logged to MLflow and registered as a new version of nyc_rental_price; the table keeps "
+        "one row per week naming that version."
+    ),
+)
+def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFrame) -> Output:
+    # dagster-mlflow's resource is a legacy one: with it, resources come from context.resources.
+    warehouse: Warehouse = context.resources.warehouse
+    week = week_of_partition(context.partition_key)
+    params = training.ModelParams(**config.model_dump(exclude={"sweep"}))
+    if params.estimator not in training.ESTIMATORS:
+        raise Failure(f"estimator {params.estimator!r} is unknown: choose one of {', '.join(training.ESTIMATORS)}")
+    train = model_input(splits[splits.split == "train"]).assign(price=splits.loc[splits.split == "train", "price"])
+    val = model_input(splits[splits.split == "val"]).assign(price=splits.loc[splits.split == "val", "price"])
+    candidates = training.sweep_grid(params) if config.sweep else [params]
+    fitted = []
+    for number, candidate_params in enumerate(candidates, start=1):
+        if config.sweep:
+            with mlflow.start_run(run_name=f"week {week} candidate {number}", nested=True):
+                candidate = training.fit_candidate(candidate_params, train, val)
+                mlflow.log_params(candidate_params.relevant())
+                mlflow.log_metrics({"val_mae": candidate.validation.mae, "val_r2": candidate.validation.r2})
+            context.log.info(f"candidate {number}/{len(candidates)}: val MAE {candidate.validation.mae:.2f}")
+        else:
+            candidate = training.fit_candidate(candidate_params, train, val)
+        fitted.append(candidate)
+    best = training.best_of(fitted)
+
+    mlflow.log_params(best.params.relevant() | {"sweep": config.sweep, "candidates": len(fitted)})
+    mlflow.log_metrics(
+        {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
+    )
+    importance = evaluation.input_importance(best.model, val, seed=params.random_seed)
+    figure = evaluation.importance_figure(importance, f"{params.estimator}, week {week}")
+    mlflow.log_figure(figure, "feature_importance.png")
+    info = mlflow.sklearn.log_model(
+        best.model,
+        name="model",
+        signature=SIGNATURE,
+        input_example=val.drop(columns=["price"]).head(3),
+        registered_model_name=MODEL_NAME,
+        skops_trusted_types=training.TRUSTED_TYPES,
+    )
+    version = str(info.registered_model_version)
+    deliveries = warehouse.distinct("raw_listings", week, ["source_file", "source_sha256"])
+    tags = {
+        "week": week.isoformat(),
+        "estimator": params.estimator,
+        "package_version": _version(),
+        "git_commit": git_commit() or "unknown",
+        "dagster_run_id": context.run_id,
+        **{f"delivery_sha256.{row.source_file}": row.source_sha256 for row in deliveries.itertuples()},
+    }
+    client = mlflow.MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value)
+
+    run_id = mlflow.active_run().info.run_id
+    artifact_uri = mlflow.get_artifact_uri("feature_importance.png")
+    row = pd.DataFrame(
+        [
+            {
+                "model_name": MODEL_NAME,
+                "model_version": version,
+                "model_uri": f"models:/{MODEL_NAME}/{version}",
+                "mlflow_run_id": run_id,
+                "estimator": params.estimator,
+                "params": json.dumps(best.params.relevant()),
+                "val_mae": best.validation.mae,
+                "val_r2": best.validation.r2,
+                "train_rows": len(train),
+                "val_rows": len(val),
+                "candidates": len(fitted),
+                "fit_seconds": best.fit_seconds,
+            }
+        ]
+    )
+    return Output(
+        row,
+        metadata={
+            "model_uri": row.model_uri[0],
+            "model_version": version,
+            "estimator": params.estimator,
+            "val_mae": best.validation.mae,
+            "val_r2": best.validation.r2,
+            "candidates": len(fitted),
+            "fit_seconds": round(best.fit_seconds, 2),
+            "mlflow_run_id": run_id,
+            "feature_importance_plot": MetadataValue.url(artifact_uri),
+            "top_inputs": MetadataValue.json({k: round(float(v), 3) for k, v in importance.head(8).items()}),
+        },
+    )
+
+
+class PromotionConfig(Config):
+    """How much worse than the champion, in test MAE dollars, a new model may be and still take over."""
+
+    tolerance: float = 0.0
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=weekly_partitions,
+    code_version="1",
+    kinds={"mlflow", "duckdb"},
+    required_resource_keys={"mlflow", "registry", "warehouse"},
+    description=(
+        "The week's model scored on the week's `test` rows (MAE, R², MAE per borough and per room type), the "
+        "current champion scored on the same rows, and the promotion decision: the week's model takes the alias "
+        "'champion' when there is none or when its test MAE is not worse than the champion's by more than "
+        "`tolerance`. One row per week: the trend of test MAE."
+    ),
+)
+def test_metrics(
+    context: AssetExecutionContext,
+    config: PromotionConfig,
+    splits: pd.DataFrame,
+    model: pd.DataFrame,
+) -> Output:
+    registry: ModelRegistry = context.resources.registry
+    warehouse: Warehouse = context.resources.warehouse
+    week = week_of_partition(context.partition_key)
+    test = splits[splits.split == "test"]
+    rows = model_input(test)
+    version = str(model.model_version.iloc[0])
+    predicted = training.predict_prices(registry.load(version), rows)
+    scores = evaluation.score(test.price, predicted)
+    by_borough = evaluation.mae_by(test, predicted, "neighbourhood_group")
+    by_room_type = evaluation.mae_by(test, predicted, "room_type")
+
+    champion = registry.champion()
+    champion_mae = None
+    if champion is not None and str(champion.version) != version:
+        champion_predicted = training.predict_prices(registry.load(champion.version), rows)
+        champion_mae = evaluation.score(test.price, champion_predicted).mae
+    if champion is None:
+        promoted, decision = True, "no champion yet"
+    elif champion_mae is None:
+        promoted, decision = True, f"version {version} is already the champion"
+    elif scores.mae <= champion_mae + config.tolerance:
+        promoted, decision = (
+            True,
+            (
+                f"test MAE {scores.mae:.2f} is not worse than champion v{champion.version}'s {champion_mae:.2f} "
+                f"by more than {config.tolerance:g}"
+            ),
+        )
+    else:
+        promoted, decision = (
+            False,
+            (
+                f"test MAE {scores.mae:.2f} is worse than champion v{champion.version}'s {champion_mae:.2f} "
+                f"by more than {config.tolerance:g}"
+            ),
+        )
+    if promoted:
+        registry.set_champion(version)
+    context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")
+
+    mlflow.log_metrics(
+        {"test_mae": scores.mae, "test_r2": scores.r2, **({"champion_test_mae": champion_mae} if champion_mae else {})}
+    )
+    mlflow.log_dict({"mae_by_borough": by_borough, "mae_by_room_type": by_room_type}, "test_mae_by_group.json")
+    mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_decision": decision})
+    figure = evaluation.predicted_vs_actual_figure(test.price.to_numpy(), predicted, f"model v{version}, week {week}")
+    mlflow.log_figure(figure, "predicted_vs_actual.png")
+
+    row = pd.DataFrame(
+        [
+            {
+                "model_version": version,
+                "test_rows": scores.rows,
+                "test_mae": scores.mae,
+                "test_r2": scores.r2,
+                "mae_by_borough": json.dumps(by_borough),
+                "mae_by_room_type": json.dumps(by_room_type),
+                "champion_version": None if champion is None else str(champion.version),
+                "champion_test_mae": champion_mae if champion_mae is not None else np.nan,
+                "promoted": promoted,
+                "decision": decision,
+            }
+        ]
+    )
+    history = warehouse.read_all("test_metrics")
+    trend = pd.concat(
+        [history[history.week.dt.date != week] if not history.empty else history, row.assign(week=pd.Timestamp(week))]
+    )
+    trend = trend.assign(week=pd.to_datetime(trend.week).dt.date).sort_values("week")
+    return Output(
+        row,
+        metadata={
+            "test_mae": scores.mae,
+            "test_r2": scores.r2,
+            "mae_by_borough": MetadataValue.json(by_borough),
+            "mae_by_room_type": MetadataValue.json(by_room_type),
+            "model_version": version,
+            "champion_version_before": "none" if champion is None else str(champion.version),
+            "champion_test_mae": champion_mae if champion_mae is not None else "n/a",
+            "promoted": promoted,
+            "decision": decision,
+            "predicted_vs_actual_plot": MetadataValue.url(mlflow.get_artifact_uri("predicted_vs_actual.png")),
+            "test_mae_by_week": _markdown_table(
+                trend[["week", "model_version", "test_mae", "promoted"]].round({"test_mae": 2})
+            ),
+        },
+    )

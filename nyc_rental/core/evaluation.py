@@ -1,0 +1,77 @@
+"""Scoring a model: MAE and R², per group, and the plots a user reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import mean_absolute_error, r2_score
+
+
+@dataclass(frozen=True)
+class Scores:
+    mae: float
+    r2: float
+    rows: int
+
+
+def score(actual, predicted) -> Scores:
+    actual = np.asarray(actual, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    return Scores(float(mean_absolute_error(actual, predicted)), float(r2_score(actual, predicted)), len(actual))
+
+
+def mae_by(rows: pd.DataFrame, predicted, column: str, target: str = "price") -> dict[str, float]:
+    """MAE per value of `column` (per borough, per room type)."""
+    errors = (rows[target].to_numpy(dtype=float) - np.asarray(predicted, dtype=float)).__abs__()
+    grouped = pd.Series(errors, index=rows.index).groupby(rows[column].fillna("(missing)"))
+    return {str(name): round(float(value), 4) for name, value in grouped.mean().items()}
+
+
+def input_importance(model, rows: pd.DataFrame, target: str = "price", seed: int = 42) -> pd.Series:
+    """How much validation MAE grows when each input column is shuffled: comparable across estimators."""
+    features = rows.drop(columns=[target])
+    result = permutation_importance(
+        model,
+        features,
+        rows[target].to_numpy(dtype=float),
+        scoring="neg_mean_absolute_error",
+        n_repeats=3,
+        random_state=seed,
+        n_jobs=1,
+    )
+    return pd.Series(result.importances_mean, index=features.columns).sort_values(ascending=False)
+
+
+def importance_figure(importance: pd.Series, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = importance[importance.abs() > 0].head(15)[::-1]
+    figure, axis = plt.subplots(figsize=(7, 0.35 * len(shown) + 1.2))
+    axis.barh(shown.index, shown.values, color="#4c78a8")
+    axis.set_xlabel("increase in validation MAE when shuffled ($)")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def predicted_vs_actual_figure(actual, predicted, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(5.5, 5.5))
+    axis.scatter(actual, predicted, s=3, alpha=0.25, color="#4c78a8")
+    top = float(max(np.max(actual), np.max(predicted)))
+    axis.plot([0, top], [0, top], color="#e45756", linewidth=1)
+    axis.set_xlabel("actual nightly price ($)")
+    axis.set_ylabel("predicted nightly price ($)")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,151 @@
+"""The price models: the course's random forest (the baseline) and our default gradient boosting.
+
+A model is a scikit-learn Pipeline from listing rows in the delivery's columns to a nightly price.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+
+from nyc_rental.core.evaluation import Scores, score
+from nyc_rental.core.features import CATEGORICAL, ListingColumns, boosting_features, course_features
+
+TARGET = "price"
+ESTIMATORS = ("gradient_boosting", "random_forest")
+# What a saved pipeline holds beyond scikit-learn's defaults, for MLflow's skops serialization: our own
+# transformers and the fitted booster's trees (a file we wrote ourselves, so trusted).
+TRUSTED_TYPES = [
+    "functools.partial",
+    "nyc_rental.core.features.DaysSince",
+    "nyc_rental.core.features.ListingColumns",
+    "nyc_rental.core.features._as_documents",
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils.validation.check_array",
+]
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Hyperparameters of both estimators; each reads its own. Defaults: the course's forest, our booster."""
+
+    estimator: str = "gradient_boosting"
+    random_seed: int = 42
+    # the course's random forest, exactly
+    max_tfidf_features: int = 5
+    n_estimators: int = 100
+    max_depth: int = 15
+    min_samples_split: int = 4
+    min_samples_leaf: int = 3
+    max_features: float = 0.5
+    criterion: str = "squared_error"
+    oob_score: bool = True
+    # gradient boosting
+    boosting_tfidf_features: int = 100
+    learning_rate: float = 0.1
+    max_iter: int = 200
+    max_leaf_nodes: int = 63
+    l2_regularization: float = 1.0
+
+    def relevant(self) -> dict:
+        """The parameters that shape this estimator, as they are logged."""
+        shared = {"estimator": self.estimator, "random_seed": self.random_seed}
+        if self.estimator == "random_forest":
+            names = ("max_tfidf_features", "n_estimators", "max_depth", "min_samples_split", "min_samples_leaf")
+            names += ("max_features", "criterion", "oob_score")
+        else:
+            names = ("boosting_tfidf_features", "learning_rate", "max_iter", "max_leaf_nodes", "l2_regularization")
+        return shared | {name: getattr(self, name) for name in names}
+
+
+def build_model(params: ModelParams) -> Pipeline:
+    """An unfitted pipeline for `params.estimator`."""
+    if params.estimator == "random_forest":
+        forest = RandomForestRegressor(
+            n_estimators=params.n_estimators,
+            max_depth=params.max_depth,
+            min_samples_split=params.min_samples_split,
+            min_samples_leaf=params.min_samples_leaf,
+            max_features=params.max_features,
+            criterion=params.criterion,
+            oob_score=params.oob_score,
+            n_jobs=-1,
+            random_state=params.random_seed,
+        )
+        return Pipeline(
+            [
+                ("columns", ListingColumns()),
+                ("features", course_features(params.max_tfidf_features)),
+                ("regressor", forest),
+            ]
+        )
+    if params.estimator == "gradient_boosting":
+        booster = HistGradientBoostingRegressor(
+            loss="absolute_error",
+            learning_rate=params.learning_rate,
+            max_iter=params.max_iter,
+            max_leaf_nodes=params.max_leaf_nodes,
+            l2_regularization=params.l2_regularization,
+            min_samples_leaf=20,
+            categorical_features=list(range(len(CATEGORICAL))),
+            early_stopping=False,
+            random_state=params.random_seed,
+        )
+        return Pipeline(
+            [
+                ("columns", ListingColumns()),
+                ("features", boosting_features(params.boosting_tfidf_features)),
+                ("regressor", booster),
+            ]
+        )
+    raise ValueError(f"unknown estimator {params.estimator!r}: choose one of {', '.join(ESTIMATORS)}")
+
+
+def sweep_grid(params: ModelParams) -> list[ModelParams]:
+    """Candidates around `params`: the course's grid for the forest, ours for the booster."""
+    if params.estimator == "random_forest":
+        axes = {"max_tfidf_features": (10, 15, 30), "max_features": (0.1, 0.33, 0.5, 0.75, 1.0)}
+    else:
+        axes = {"learning_rate": (0.05, 0.1), "max_leaf_nodes": (31, 63), "boosting_tfidf_features": (50, 100)}
+    return [replace(params, **dict(zip(axes, values))) for values in itertools.product(*axes.values())]
+
+
+@dataclass
+class Candidate:
+    params: ModelParams
+    model: Pipeline
+    validation: Scores
+    fit_seconds: float
+    extras: dict = field(default_factory=dict)
+
+
+def fit_candidate(params: ModelParams, train: pd.DataFrame, val: pd.DataFrame) -> Candidate:
+    """Fit on `train`, score on `val`."""
+    model = build_model(params)
+    started = time.perf_counter()
+    model.fit(train.drop(columns=[TARGET]), train[TARGET].to_numpy(dtype=float))
+    seconds = time.perf_counter() - started
+    validation = score(val[TARGET], model.predict(val.drop(columns=[TARGET])))
+    extras = {}
+    regressor = model.named_steps["regressor"]
+    if isinstance(regressor, RandomForestRegressor) and params.oob_score:
+        extras["oob_r2"] = float(regressor.oob_score_)
+    return Candidate(params, model, validation, seconds, extras)
+
+
+def best_of(candidates: list[Candidate]) -> Candidate:
+    """The candidate with the lowest validation MAE (the first one on a tie)."""
+    return min(candidates, key=lambda c: c.validation.mae)
+
+
+def predict_prices(model, rows: pd.DataFrame) -> np.ndarray:
+    """Nightly prices for listing rows; never negative."""
+    return np.clip(model.predict(rows), 0.0, None)

@@ -1,0 +1,59 @@
+"""`python -m nyc_rental.predict FILE.csv`: price listings with the champion model.
+
+Writes FILE's rows, unchanged, with a `predicted_price` column, and says which model version priced them.
+FILE needs only the delivery's columns it has: missing ones are treated as missing values.
+"""
+
+import argparse
+import gzip
+import io
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from nyc_rental import settings
+from nyc_rental.core.features import model_input
+from nyc_rental.core.training import predict_prices
+from nyc_rental.tracking import ModelRegistry
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """The file's rows as text, exactly as written (gzip content is read whatever the name)."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding_errors="replace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nyc_rental.predict", description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path, help="a CSV of listings in the delivery format")
+    parser.add_argument("--output", type=Path, help="where to write (default: FILE_predicted.csv here)")
+    parser.add_argument("--version", help="a registered version of nyc_rental_price (default: the champion)")
+    args = parser.parse_args(argv)
+
+    registry = ModelRegistry(tracking_uri=settings.mlflow_tracking_uri())
+    version = args.version
+    if version is None:
+        champion = registry.champion()
+        if champion is None:
+            parser.exit(2, f"no champion in {registry.tracking_uri}: run a week first (make demo)\n")
+        version = str(champion.version)
+    try:
+        model = registry.load(version)
+    except Exception as error:  # noqa: BLE001 - reported to the user as it is
+        parser.exit(2, f"cannot load {registry.model_name} version {version}: {error}\n")
+    if not args.file.is_file():
+        parser.exit(2, f"{args.file}: no such file\n")
+
+    rows = read_rows(args.file)
+    priced = rows.assign(predicted_price=predict_prices(model, model_input(rows)).round(2))
+    output = args.output or Path.cwd() / f"{args.file.name.split('.')[0]}_predicted.csv"
+    priced.to_csv(output, index=False)
+    print(f"priced {len(priced):,} rows of {args.file} with {registry.model_name} version {version} -> {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""MLflow for the platform: one MLflow run per Dagster run (through dagster-mlflow) and the model registry.
+
+dagster-mlflow's `mlflow_tracking` starts (or resumes) the MLflow run tagged with the Dagster run id. Its
+`end_mlflow_on_run_finished` hook ends that run after the last node in topological order, which may be a
+check rather than the last step to finish, and under the multiprocess executor every step process ends the
+run when it exits. So the platform ships the in-process executor only and ends the MLflow run itself, when
+the resource is torn down after the run's last step: FINISHED if every step succeeded, FAILED otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from contextlib import suppress
+from pathlib import Path
+
+import mlflow
+from dagster import BetaWarning, ConfigurableResource, DagsterEventType, Field, resource
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", BetaWarning)  # dagster-mlflow is marked beta; we rely on it knowingly
+    from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
+
+from nyc_rental.core.features import INPUT_COLUMNS, TEXT_INPUTS
+
+EXPERIMENT = "nyc_rental"
+MODEL_NAME = "nyc_rental_price"
+CHAMPION = "champion"
+# Every input column is optional and nullable: the model predicts for rows with gaps.
+SIGNATURE = ModelSignature(
+    inputs=Schema(
+        [ColSpec("string" if name in TEXT_INPUTS else "double", name, required=False) for name in INPUT_COLUMNS]
+    ),
+    outputs=Schema([ColSpec("double")]),
+)
+
+
+def use_store(tracking_uri: str) -> None:
+    """Point MLflow's process-wide tracking and registry at one store (the registry URI is cached apart)."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+
+
+def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
+    """Create the store and the experiment once, with artifacts under `artifact_root`.
+
+    Run before any parallel work: several processes migrating a fresh SQLite store at once can fail.
+    """
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    Path(artifact_root).mkdir(parents=True, exist_ok=True)
+    try:
+        return client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri())
+    except MlflowException:  # created meanwhile by another process
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def _failed_steps(instance, run_id: str) -> list[str]:
+    records = instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
+    return sorted({record.step_key or "?" for record in records})
+
+
+@resource(
+    config_schema={
+        **CONFIG_SCHEMA,
+        "artifact_root": Field(str, description="Where a new experiment keeps its artifacts."),
+    },
+    description="The MLflow run of this Dagster run, named after its week; ends with the run's outcome.",
+)
+def mlflow_run(context):
+    config = context.resource_config
+    use_store(config["mlflow_tracking_uri"])
+    ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_root"])
+    tracker = MlFlow(context)
+    week = context.dagster_run.tags.get("dagster/partition")
+    mlflow.set_tags(
+        {
+            "mlflow.runName": f"week {week}" if week else context.dagster_run.job_name,
+            "dagster_job": context.dagster_run.job_name,
+            **({"week": week} if week else {}),
+        }
+    )
+    try:
+        yield tracker
+    finally:
+        failed = _failed_steps(context.instance, context.run.run_id)
+        if failed:
+            mlflow.set_tag("failed_steps", ", ".join(failed))
+        mlflow.end_run(status="FAILED" if failed else "FINISHED")
+
+
+class ModelRegistry(ConfigurableResource):
+    """The registered model `nyc_rental_price` and its `champion` alias."""
+
+    tracking_uri: str
+    model_name: str = MODEL_NAME
+
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def champion(self) -> ModelVersion | None:
+        with suppress(MlflowException):
+            return self.client().get_model_version_by_alias(self.model_name, CHAMPION)
+        return None
+
+    def version(self, version: str) -> ModelVersion:
+        try:
+            return self.client().get_model_version(self.model_name, str(version))
+        except MlflowException as error:
+            raise ValueError(f"{self.model_name} has no version {version}: {error.message}") from None
+
+    def load(self, version: str):
+        use_store(self.tracking_uri)
+        return mlflow.sklearn.load_model(f"models:/{self.model_name}/{version}")
+
+    def set_champion(self, version: str) -> None:
+        self.client().set_registered_model_alias(self.model_name, CHAMPION, str(version))
+
+
+def git_commit() -> str | None:
+    """The commit the package runs from, when it runs from a git checkout."""
+    with suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return None

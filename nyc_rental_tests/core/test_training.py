@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from nyc_rental.core.cleaning import clean_listings
+from nyc_rental.core.delivery import RAW_COLUMNS
+from nyc_rental.core.features import model_input
+from nyc_rental.core.splitting import assign_splits
+from nyc_rental.core.synthetic import generate_listings
+from nyc_rental.core.training import ModelParams, best_of, build_model, fit_candidate, predict_prices, sweep_grid
+
+
+@pytest.fixture(scope="module")
+def splits():
+    raw = generate_listings(6_000, seed=3).astype(str).replace({"nan": "", "None": ""})
+    raw = raw.assign(source_file="d.csv", source_sha256="0", source_line=range(len(raw)), parse_error=None)
+    frame = clean_listings(raw[list(RAW_COLUMNS)]).frame
+    labels = assign_splits(frame)
+    rows = model_input(frame).assign(price=frame.price)
+    return {name: rows[labels == name] for name in ("train", "val", "test")}
+
+
+@pytest.fixture(scope="module", params=["random_forest", "gradient_boosting"])
+def fitted(request, splits):
+    params = ModelParams(estimator=request.param, n_estimators=20, max_iter=50)
+    return fit_candidate(params, splits["train"], splits["val"])
+
+
+def test_models_learn_something(fitted, splits):
+    assert fitted.validation.r2 > 0.3
+    assert fitted.validation.rows == len(splits["val"])
+
+
+def test_models_predict_for_gaps_unseen_categories_and_text_inputs(fitted, splits):
+    rows = splits["test"].drop(columns="price").head(6).copy()
+    rows.iloc[0, :] = None  # every value missing
+    rows.loc[rows.index[1], "room_type"] = "Hotel room"
+    rows.loc[rows.index[2], "neighbourhood"] = "Atlantis"
+    rows.loc[rows.index[3], "neighbourhood_group"] = "New Jersey"
+    rows.loc[rows.index[4], "last_review"] = "not a date"
+    as_text = rows.astype(object).where(rows.notna(), None).astype(str)  # numbers written as text
+    for frame in (rows, as_text, rows.drop(columns=["name", "latitude"])):
+        prices = predict_prices(fitted.model, frame)
+        assert len(prices) == 6 and np.isfinite(prices).all() and (prices >= 0).all()
+
+
+def test_the_forest_is_the_course_forest():
+    forest = build_model(ModelParams(estimator="random_forest")).named_steps["regressor"]
+    assert (forest.n_estimators, forest.max_depth, forest.min_samples_split, forest.min_samples_leaf) == (100, 15, 4, 3)
+    assert (forest.max_features, forest.criterion, forest.oob_score) == (0.5, "squared_error", True)
+    tfidf = build_model(ModelParams(estimator="random_forest")).named_steps["features"].transformers[-1][1]
+    assert tfidf.steps[-1][1].max_features == 5
+
+
+def test_the_course_grid_for_the_forest():
+    grid = sweep_grid(ModelParams(estimator="random_forest"))
+    assert len(grid) == 15
+    assert {(p.max_tfidf_features, p.max_features) for p in grid} == {
+        (t, f) for t in (10, 15, 30) for f in (0.1, 0.33, 0.5, 0.75, 1.0)
+    }
+    assert len(sweep_grid(ModelParams())) == 8
+
+
+def test_best_of_picks_the_lowest_validation_mae(splits):
+    candidates = [
+        fit_candidate(ModelParams(max_iter=n, estimator="gradient_boosting"), splits["train"], splits["val"])
+        for n in (2, 60)
+    ]
+    assert best_of(candidates) is candidates[1]
+
+
+def test_an_unknown_estimator_is_refused():
+    with pytest.raises(ValueError, match="unknown estimator 'svm'"):
+        build_model(ModelParams(estimator="svm"))
+
+
+def test_model_input_keeps_the_delivery_columns_but_price():
+    rows = pd.DataFrame({"id": ["1"], "price": [10], "last_review": [pd.Timestamp("2019-05-01")], "extra": [1]})
+    frame = model_input(rows)
+    assert "price" not in frame and "extra" not in frame and len(frame.columns) == 15
+    assert frame.loc[0, "id"] == 1.0 and frame.loc[0, "last_review"] == "2019-05-01"
+    assert frame["name"].isna().all()

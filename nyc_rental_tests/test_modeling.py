@@ -1,0 +1,263 @@
+"""splits → model → test_metrics for real: a real MLflow store in a temporary home, real DuckDB, real runs."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import DagsterEventType, instance_for_test
+from mlflow.tracking import MlflowClient
+
+from nyc_rental import settings
+from nyc_rental.definitions import build_defs
+from nyc_rental_tests.conftest import deliver
+from nyc_rental_tests.helpers import (
+    failure_messages,
+    materialization_metadata,
+    run_week,
+    synthetic_delivery,
+    week_counts,
+)
+
+ROWS = 17_000  # enough to pass row_count after cleaning, small enough to train in seconds
+
+
+def full_week(defs, instance, week, ops=None):
+    return run_week(defs, instance, week, run_config={"ops": ops or {}}, assets=None)
+
+
+def client(home) -> MlflowClient:
+    uri = settings.mlflow_tracking_uri(home)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion_version(home) -> str:
+    return str(client(home).get_model_version_by_alias("nyc_rental_price", "champion").version)
+
+
+def mlflow_run_of(home, dagster_run_id):
+    runs = client(home).search_runs(
+        experiment_ids=[client(home).get_experiment_by_name("nyc_rental").experiment_id],
+        filter_string=f"tags.dagster_run_id = '{dagster_run_id}'",
+    )
+    assert len(runs) == 1, f"expected one MLflow run for Dagster run {dagster_run_id}, found {len(runs)}"
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A home where one synthetic week went through all six assets: its model is the champion."""
+    home = tmp_path_factory.mktemp("trained")
+    (home / "incoming").mkdir()
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(name, None)
+    synthetic_delivery(home / "incoming", "2019-07-03", rows=ROWS, seed=11)
+    dagster_home = tmp_path_factory.mktemp("dagster")
+    with instance_for_test(temp_dir=str(dagster_home)) as instance:
+        result = full_week(build_defs(home), instance, "2019-07-01")
+        assert result.success, failure_messages(result)
+    return home
+
+
+def test_sample2_the_course_forest_reaches_its_mae_and_the_default_model_beats_it(
+    samples, incoming, home, defs, instance
+):
+    deliver(samples / "sample2.csv", incoming, "listings_2019-07-10.csv")
+    forest = full_week(defs, instance, "2019-07-08", {"model": {"config": {"estimator": "random_forest"}}})
+    assert forest.success, failure_messages(forest)
+    default = full_week(defs, instance, "2019-07-08")
+    assert default.success, failure_messages(default)
+
+    forest_metrics = materialization_metadata(forest, "test_metrics")
+    default_metrics = materialization_metadata(default, "test_metrics")
+    assert materialization_metadata(forest, "model")["estimator"] == "random_forest"
+    assert materialization_metadata(default, "model")["estimator"] == "gradient_boosting"
+    assert forest_metrics["test_mae"] <= 36
+    assert (
+        materialization_metadata(forest, "splits")["test_rows"]
+        == materialization_metadata(default, "splits")["test_rows"]
+    )
+    assert default_metrics["test_mae"] < forest_metrics["test_mae"]
+    # scored against the forest, the champion, on the same rows: the default model takes over
+    assert default_metrics["champion_test_mae"] == pytest.approx(forest_metrics["test_mae"])
+    assert default_metrics["promoted"] is True
+
+
+def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
+    synthetic_delivery(incoming, "2019-07-10", rows=ROWS, seed=2)
+    first = full_week(defs, instance, "2019-07-01")
+    assert first.success, failure_messages(first)
+    assert materialization_metadata(first, "test_metrics")["decision"] == "no champion yet"
+    assert champion_version(home) == "1"
+
+    strict = {"test_metrics": {"config": {"tolerance": -1000.0}}}  # must be $1000 better: never
+    second = full_week(defs, instance, "2019-07-08", strict)
+    assert second.success, failure_messages(second)
+    metrics = materialization_metadata(second, "test_metrics")
+    assert metrics["model_version"] == "2" and metrics["champion_version_before"] == "1"
+    assert metrics["promoted"] is False and isinstance(metrics["champion_test_mae"], float)
+    assert champion_version(home) == "1"
+
+    lenient = {"test_metrics": {"config": {"tolerance": 1000.0}}}
+    third = full_week(defs, instance, "2019-07-08", lenient)
+    assert materialization_metadata(third, "test_metrics")["promoted"] is True
+    assert champion_version(home) == "3"
+
+    promote = defs.resolve_job_def("promote_model")
+    moved = promote.execute_in_process(
+        run_config={"ops": {"set_champion": {"config": {"version": "1"}}}}, instance=instance
+    )
+    assert moved.success and champion_version(home) == "1"
+    missing = promote.execute_in_process(
+        run_config={"ops": {"set_champion": {"config": {"version": "99"}}}}, instance=instance, raise_on_error=False
+    )
+    assert not missing.success and "has no version 99" in failure_messages(missing)
+    assert champion_version(home) == "1"
+
+    versions = client(home).search_model_versions("name = 'nyc_rental_price'")
+    tags = {str(v.version): v.tags for v in versions}
+    assert tags["1"]["week"] == "2019-07-01" and tags["2"]["week"] == "2019-07-08"
+    assert tags["1"]["delivery_sha256.listings_2019-07-03.csv"] == (
+        __import__("hashlib").sha256((incoming / "listings_2019-07-03.csv").read_bytes()).hexdigest()
+    )
+    assert tags["1"]["package_version"] and tags["1"]["estimator"] == "gradient_boosting"
+    assert set(week_counts(home, "test_metrics")) == {"2019-07-01", "2019-07-08"}
+
+
+def test_a_week_whose_checks_failed_has_no_splits_no_new_version_and_the_champion_stays(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
+    assert full_week(defs, instance, "2019-07-01").success
+
+    def sixth_borough(frame):
+        frame.loc[frame.index[:5], "neighbourhood_group"] = "Hoboken"
+        return frame
+
+    synthetic_delivery(incoming, "2019-07-10", rows=ROWS, seed=2, edit=sixth_borough)
+    failed = full_week(defs, instance, "2019-07-08")
+    assert not failed.success
+    assert set(week_counts(home, "splits")) == {"2019-07-01"}
+    assert len(client(home).search_model_versions("name = 'nyc_rental_price'")) == 1
+    assert champion_version(home) == "1"
+    assert mlflow_run_of(home, failed.run_id).info.status == "FAILED"
+
+
+def test_the_mlflow_run_ends_finished_after_the_last_step(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
+    result = full_week(defs, instance, "2019-07-01")
+    assert result.success
+    run = mlflow_run_of(home, result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "week 2019-07-01" and run.data.tags["week"] == "2019-07-01"
+    last_step = max(
+        record.timestamp for record in instance.all_logs(result.run_id, of_type=DagsterEventType.STEP_SUCCESS)
+    )
+    assert run.info.end_time >= int(last_step * 1000)
+    assert run.data.metrics["test_mae"] > 0 and run.data.metrics["val_mae"] > 0
+    artifacts = {a.path for a in client(home).list_artifacts(run.info.run_id)}
+    assert {"feature_importance.png", "predicted_vs_actual.png"} <= artifacts
+
+
+def test_a_failing_step_ends_the_mlflow_run_failed_and_leaves_the_champion(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
+    assert full_week(defs, instance, "2019-07-01").success
+    broken = full_week(defs, instance, "2019-07-01", {"model": {"config": {"estimator": "svm"}}})
+    assert not broken.success and "estimator 'svm' is unknown" in failure_messages(broken)
+    run = mlflow_run_of(home, broken.run_id)
+    assert run.info.status == "FAILED" and run.data.tags["failed_steps"] == "model"
+    assert champion_version(home) == "1"
+
+
+def _odd_rows() -> pd.DataFrame:
+    rows = [
+        {"id": 1, "name": None, "host_id": None, "host_name": None, "neighbourhood_group": None,
+         "neighbourhood": None, "latitude": None, "longitude": None, "room_type": None,
+         "minimum_nights": None, "number_of_reviews": None, "last_review": None, "reviews_per_month": None,
+         "calculated_host_listings_count": None, "availability_365": None},
+        {"id": 2, "name": "Boutique suite", "host_id": 5, "host_name": "Ann", "neighbourhood_group": "Manhattan",
+         "neighbourhood": "Midtown", "latitude": 40.75, "longitude": -73.98, "room_type": "Hotel room",
+         "minimum_nights": 1, "number_of_reviews": 10, "last_review": "2019-06-30", "reviews_per_month": 1.5,
+         "calculated_host_listings_count": 1, "availability_365": 200},
+        {"id": 3, "name": "Sunny loft", "host_id": 6, "host_name": "Bo", "neighbourhood_group": "Brooklyn",
+         "neighbourhood": "Atlantis", "latitude": 40.68, "longitude": -73.95, "room_type": "Entire home/apt",
+         "minimum_nights": 3, "number_of_reviews": 0, "last_review": None, "reviews_per_month": None,
+         "calculated_host_listings_count": 2, "availability_365": 0},
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_champion_loads_from_the_registry_and_predicts_for_odd_rows(trained):
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri(trained))
+    champion = mlflow.pyfunc.load_model("models:/nyc_rental_price@champion")
+    from nyc_rental.core.features import model_input
+
+    prices = np.asarray(champion.predict(model_input(_odd_rows())), dtype=float)
+    assert prices.shape == (3,) and np.isfinite(prices).all() and (prices > 0).all()
+
+
+def test_predict_writes_the_rows_with_a_predicted_price(trained, tmp_path):
+    source = next((trained / "incoming").iterdir())
+    output = tmp_path / "priced.csv"
+    env = {**os.environ, "NYC_RENTAL_HOME": str(trained)}
+    done = subprocess.run(
+        [sys.executable, "-m", "nyc_rental.predict", str(source), "--output", str(output)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "nyc_rental_price version 1" in done.stdout + done.stderr
+    priced = pd.read_csv(output)
+    original = pd.read_csv(source)
+    assert len(priced) == len(original) and list(priced.columns) == [*original.columns, "predicted_price"]
+    assert priced.predicted_price.notna().all() and (priced.predicted_price >= 0).all()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.integration
+def test_mlflow_models_serve_answers_invocations(trained):
+    port = _free_port()
+    # the server runs `uvicorn` from PATH, as it does for a user with the virtualenv active
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri(trained)}
+    mlflow_cli = [sys.executable, "-m", "mlflow"]
+    server = subprocess.Popen(
+        [*mlflow_cli, "models", "serve", "-m", "models:/nyc_rental_price@champion", "--env-manager", "local",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, "mlflow models serve exited"
+            assert time.monotonic() < deadline, "mlflow models serve did not answer /ping within 120 s"
+            time.sleep(1)
+        records = _odd_rows().astype(object).where(_odd_rows().notna(), None).to_dict(orient="records")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps({"dataframe_records": records}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            predictions = json.loads(answer.read())["predictions"]
+        assert len(predictions) == 3 and all(np.isfinite(p) and p > 0 for p in predictions)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
