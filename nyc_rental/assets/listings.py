@@ -6,6 +6,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, BetaWarning, Config, Failure, MetadataValue, Output, asset
 from dagster_pandera import pandera_schema_to_dagster_type
 
+from nyc_rental.assets.metadata import markdown_table
 from nyc_rental.core import cleaning, quality
 from nyc_rental.core.delivery import RAW_COLUMNS, DeliveryError, read_delivery
 from nyc_rental.core.schema import ValidatedListings, coerce_validated
@@ -16,16 +17,6 @@ GROUP = "listings"
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", BetaWarning)  # dagster-pandera is marked beta; we rely on it knowingly
     ValidatedListingsType = pandera_schema_to_dagster_type(ValidatedListings)
-
-
-def _markdown(frame: pd.DataFrame) -> MetadataValue:
-    header = "| " + " | ".join([frame.index.name or ""] + [str(c) for c in frame.columns]) + " |"
-    rule = "|" + "---|" * (len(frame.columns) + 1)
-    rows = [
-        "| " + " | ".join([str(index)] + [f"{v:g}" if isinstance(v, float) else str(v) for v in row]) + " |"
-        for index, row in zip(frame.index, frame.itertuples(index=False))
-    ]
-    return MetadataValue.md("\n".join([header, rule, *rows]))
 
 
 @asset(
@@ -122,7 +113,9 @@ def clean_listings(
             "dropped_by_rule": MetadataValue.json(dropped),
             "dropped_examples": MetadataValue.json(result.drop_examples),
             "missing_values": MetadataValue.json(cleaning.missing_values(result.frame)),
-            "price_quantiles_by_borough": _markdown(cleaning.price_quantiles_by_borough(result.frame)),
+            "price_quantiles_by_borough": markdown_table(
+                cleaning.price_quantiles_by_borough(result.frame).rename_axis("borough").reset_index()
+            ),
         },
     )
 

@@ -10,6 +10,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
 
+from nyc_rental.assets.metadata import markdown_table
 from nyc_rental.core import evaluation, splitting, training
 from nyc_rental.core.features import model_input
 from nyc_rental.partitions import week_of_partition, weekly_partitions
@@ -17,12 +18,6 @@ from nyc_rental.resources import Warehouse
 from nyc_rental.tracking import MODEL_NAME, SIGNATURE, ModelRegistry, git_commit
 
 GROUP = "modeling"
-
-
-def _markdown_table(frame: pd.DataFrame) -> MetadataValue:
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return MetadataValue.md("\n".join(lines))
 
 
 class SplitConfig(Config):
@@ -57,7 +52,7 @@ def splits(context: AssetExecutionContext, config: SplitConfig, validated_listin
         metadata={
             **{f"{name}_rows": int(counts.get(name, 0)) for name in splitting.SPLITS},
             "method": params.method,
-            "borough_shares_by_split": _markdown_table(
+            "borough_shares_by_split": markdown_table(
                 (shares * 100).round(2).reset_index().rename(columns=lambda c: str(c))
             ),
         },
@@ -150,7 +145,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         "estimator": params.estimator,
         "package_version": _version(),
         "git_commit": git_commit() or "unknown",
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
         **{f"delivery_sha256.{row.source_file}": row.source_sha256 for row in deliveries.itertuples()},
     }
     client = mlflow.MlflowClient()
@@ -283,11 +278,7 @@ def test_metrics(
             }
         ]
     )
-    history = warehouse.read_all("test_metrics")
-    trend = pd.concat(
-        [history[history.week.dt.date != week] if not history.empty else history, row.assign(week=pd.Timestamp(week))]
-    )
-    trend = trend.assign(week=pd.to_datetime(trend.week).dt.date).sort_values("week")
+    trend = _test_mae_by_week(warehouse.read_all("test_metrics"), row.assign(week=week))
     return Output(
         row,
         metadata={
@@ -301,8 +292,16 @@ def test_metrics(
             "promoted": promoted,
             "decision": decision,
             "predicted_vs_actual_plot": MetadataValue.url(mlflow.get_artifact_uri("predicted_vs_actual.png")),
-            "test_mae_by_week": _markdown_table(
-                trend[["week", "model_version", "test_mae", "promoted"]].round({"test_mae": 2})
-            ),
+            "test_mae_by_week": markdown_table(trend),
         },
     )
+
+
+def _test_mae_by_week(history: pd.DataFrame, this_week: pd.DataFrame) -> pd.DataFrame:
+    """Every week's test MAE, this week's row replacing any stored one."""
+    columns = ["week", "model_version", "test_mae", "promoted"]
+    rows = this_week[columns].to_dict("records")
+    if not history.empty:
+        history = history.assign(week=pd.to_datetime(history.week).dt.date)
+        rows += history.loc[history.week != rows[0]["week"], columns].to_dict("records")
+    return pd.DataFrame(rows, columns=columns).sort_values("week").round({"test_mae": 2})
