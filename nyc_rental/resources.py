@@ -214,15 +214,15 @@ class DataTests(ConfigurableResource):
     """
 
     warehouse: Warehouse
-    min_price: float = 10.0
-    max_price: float = 350.0
-    min_longitude: float = -74.25
-    max_longitude: float = -73.50
-    min_latitude: float = 40.5
-    max_latitude: float = 41.2
-    min_rows: int = 15_000
-    max_rows: int = 1_000_000
-    kl_threshold: float = 0.2
+    min_price: float = QualityThresholds.min_price
+    max_price: float = QualityThresholds.max_price
+    min_longitude: float = QualityThresholds.min_longitude
+    max_longitude: float = QualityThresholds.max_longitude
+    min_latitude: float = QualityThresholds.min_latitude
+    max_latitude: float = QualityThresholds.max_latitude
+    min_rows: int = QualityThresholds.min_rows
+    max_rows: int = QualityThresholds.max_rows
+    kl_threshold: float = QualityThresholds.kl_threshold
     reference_week: str | None = None
 
     def thresholds(self) -> QualityThresholds:

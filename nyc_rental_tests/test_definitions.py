@@ -7,6 +7,7 @@ import sys
 from dagster import AssetKey
 
 from nyc_rental import defs
+from nyc_rental.core.quality import DATA_TESTS
 from nyc_rental_tests.conftest import REPO
 
 ASSETS = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
@@ -25,14 +26,7 @@ def test_every_asset_has_a_description_a_code_version_and_its_group():
 def test_the_checks_are_blocking_and_partitioned_like_their_asset():
     graph = defs.resolve_asset_graph()
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
-    assert set(checks) == {
-        "column_names",
-        "neighbourhood_names",
-        "proper_boundaries",
-        "price_range",
-        "row_count",
-        "similar_neighbourhood_distribution",
-    }
+    assert set(checks) == set(DATA_TESTS) and len(DATA_TESTS) == 6
     for spec in checks.values():
         assert spec.blocking and spec.asset_key == AssetKey("clean_listings")
         assert spec.partitions_def == graph.get(AssetKey("clean_listings")).partitions_def

@@ -5,6 +5,7 @@ import gzip
 import pytest
 
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
+from nyc_rental.core.quality import DATA_TESTS
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     check_results,
@@ -16,14 +17,7 @@ from nyc_rental_tests.helpers import (
     week_counts,
 )
 
-ALL_CHECKS = {
-    "column_names",
-    "neighbourhood_names",
-    "proper_boundaries",
-    "price_range",
-    "row_count",
-    "similar_neighbourhood_distribution",
-}
+ALL_CHECKS = set(DATA_TESTS)
 
 
 def test_both_real_samples_pass_every_check(samples, incoming, home, defs, instance):

@@ -73,14 +73,14 @@ def raw_listings(context: AssetExecutionContext, landing: LandingFolder) -> Outp
 
 
 class CleaningConfig(Config):
-    """The course's basic_cleaning parameters."""
+    """The course's basic_cleaning parameters. Defaults live in core.cleaning.CleaningRules."""
 
-    min_price: float = 10.0
-    max_price: float = 350.0
-    min_longitude: float = -74.25
-    max_longitude: float = -73.50
-    min_latitude: float = 40.5
-    max_latitude: float = 41.2
+    min_price: float = cleaning.CleaningRules.min_price
+    max_price: float = cleaning.CleaningRules.max_price
+    min_longitude: float = cleaning.CleaningRules.min_longitude
+    max_longitude: float = cleaning.CleaningRules.max_longitude
+    min_latitude: float = cleaning.CleaningRules.min_latitude
+    max_latitude: float = cleaning.CleaningRules.max_latitude
 
 
 @asset(

@@ -23,10 +23,10 @@ GROUP = "modeling"
 class SplitConfig(Config):
     """The course's data_split parameters; `method` 'hash' keeps each listing in one split every week."""
 
-    test_size: float = 0.2
-    val_size: float = 0.2
-    random_seed: int = 42
-    stratify_by: str = "neighbourhood_group"
+    test_size: float = splitting.SplitParams.test_size
+    val_size: float = splitting.SplitParams.val_size
+    random_seed: int = splitting.SplitParams.random_seed
+    stratify_by: str = splitting.SplitParams.stratify_by
     method: str = Field(default="hash", description="'hash' (stable per listing id) or 'random' (the course's)")
 
 
@@ -64,20 +64,20 @@ class ModelConfig(Config):
 
     estimator: str = Field(default="gradient_boosting", description="'gradient_boosting' or 'random_forest'")
     sweep: bool = Field(default=False, description="fit a grid of candidates (nested MLflow runs), keep the best")
-    random_seed: int = 42
-    max_tfidf_features: int = 5
-    n_estimators: int = 100
-    max_depth: int = 15
-    min_samples_split: int = 4
-    min_samples_leaf: int = 3
-    max_features: float = 0.5
-    criterion: str = "squared_error"
-    oob_score: bool = True
-    boosting_tfidf_features: int = 100
-    learning_rate: float = 0.1
-    max_iter: int = 200
-    max_leaf_nodes: int = 63
-    l2_regularization: float = 1.0
+    random_seed: int = training.ModelParams.random_seed
+    max_tfidf_features: int = training.ModelParams.max_tfidf_features
+    n_estimators: int = training.ModelParams.n_estimators
+    max_depth: int = training.ModelParams.max_depth
+    min_samples_split: int = training.ModelParams.min_samples_split
+    min_samples_leaf: int = training.ModelParams.min_samples_leaf
+    max_features: float = training.ModelParams.max_features
+    criterion: str = training.ModelParams.criterion
+    oob_score: bool = training.ModelParams.oob_score
+    boosting_tfidf_features: int = training.ModelParams.boosting_tfidf_features
+    learning_rate: float = training.ModelParams.learning_rate
+    max_iter: int = training.ModelParams.max_iter
+    max_leaf_nodes: int = training.ModelParams.max_leaf_nodes
+    l2_regularization: float = training.ModelParams.l2_regularization
 
 
 def _version() -> str:
