@@ -261,3 +261,18 @@ def test_mlflow_models_serve_answers_invocations(trained):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
+    result = full_week(defs, instance, "2019-07-01", {"model": {"config": {"sweep": True, "max_iter": 40}}})
+    assert result.success, failure_messages(result)
+    parent = mlflow_run_of(home, result.run_id)
+    children = client(home).search_runs(
+        experiment_ids=[parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+    )
+    assert len(children) == 8
+    best = min(child.data.metrics["val_mae"] for child in children)
+    model = materialization_metadata(result, "model")
+    assert model["candidates"] == 8 and model["val_mae"] == pytest.approx(best)

@@ -111,3 +111,18 @@ def test_price_quantiles_per_borough():
     table = price_quantiles_by_borough(frame)
     assert table.loc["Brooklyn", "listings"] == 2 and table.loc["Brooklyn", "p50"] == 100.0
     assert table.loc["Queens", "p50"] == 80.0
+
+
+def test_the_validated_type_names_the_rows_that_break_it():
+    from dagster import check_dagster_type
+
+    from nyc_rental.assets.listings import ValidatedListingsType
+    from nyc_rental.core.schema import coerce_validated
+
+    good = coerce_validated(clean_listings(raw({}, {})).frame)
+    assert check_dagster_type(ValidatedListingsType, good).success
+    bad = good.copy()
+    bad.loc[1, "neighbourhood_group"] = "Hoboken"
+    result = check_dagster_type(ValidatedListingsType, bad)
+    assert not result.success
+    assert "Hoboken" in str(result.description) + str(result.metadata)
