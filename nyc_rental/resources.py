@@ -90,7 +90,7 @@ class Warehouse(ConfigurableResource):
             if not _has_table(con, table):
                 _create_table(con, table)
             stored = [row[0] for row in con.execute(f"DESCRIBE {SCHEMA}.{table}").fetchall()]
-            if stored != list(rows.columns):
+            if set(stored) != set(rows.columns):
                 raise WarehouseError(
                     f"{SCHEMA}.{table} in {self.path} has columns {stored}, the new rows have {list(rows.columns)}; "
                     "drop the table (its weeks will need re-materializing) or restore the code that wrote it"
