@@ -230,26 +230,9 @@ def test_metrics(
     if champion is not None and str(champion.version) != version:
         champion_predicted = training.predict_prices(registry.load(champion.version), rows)
         champion_mae = evaluation.score(test.price, champion_predicted).mae
-    if champion is None:
-        promoted, decision = True, "no champion yet"
-    elif champion_mae is None:
-        promoted, decision = True, f"version {version} is already the champion"
-    elif scores.mae <= champion_mae + config.tolerance:
-        promoted, decision = (
-            True,
-            (
-                f"test MAE {scores.mae:.2f} is not worse than champion v{champion.version}'s {champion_mae:.2f} "
-                f"by more than {config.tolerance:g}"
-            ),
-        )
-    else:
-        promoted, decision = (
-            False,
-            (
-                f"test MAE {scores.mae:.2f} is worse than champion v{champion.version}'s {champion_mae:.2f} "
-                f"by more than {config.tolerance:g}"
-            ),
-        )
+    promoted, decision = evaluation.promotion(
+        scores.mae, None if champion is None else str(champion.version), champion_mae, version, config.tolerance
+    )
     if promoted:
         registry.set_champion(version)
     context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")

@@ -30,6 +30,24 @@ def mae_by(rows: pd.DataFrame, predicted, column: str, target: str = "price") ->
     return {str(name): round(float(value), 4) for name, value in grouped.mean().items()}
 
 
+def promotion(
+    test_mae: float, champion_version: str | None, champion_mae: float | None, version: str, tolerance: float
+) -> tuple[bool, str]:
+    """Whether the week's model takes the champion's place, and why.
+
+    It does when there is no champion, or when its test MAE is not worse than the champion's on the same
+    rows by more than `tolerance` dollars.
+    """
+    if champion_version is None:
+        return True, "no champion yet"
+    if champion_mae is None:
+        return True, f"version {version} is already the champion"
+    comparison = f"champion v{champion_version}'s {champion_mae:.2f} by more than {tolerance:g}"
+    if test_mae <= champion_mae + tolerance:
+        return True, f"test MAE {test_mae:.2f} is not worse than {comparison}"
+    return False, f"test MAE {test_mae:.2f} is worse than {comparison}"
+
+
 def input_importance(model, rows: pd.DataFrame, target: str = "price", seed: int = 42) -> pd.Series:
     """How much validation MAE grows when each input column is shuffled: comparable across estimators."""
     features = rows.drop(columns=[target])
