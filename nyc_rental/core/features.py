@@ -32,7 +32,6 @@ NUMERIC = (
 )
 DATE = "last_review"
 TEXT = "name"
-FEATURE_COLUMNS = CATEGORICAL + NUMERIC + (DATE, TEXT)
 NO_REVIEW_DATE = "2010-01-01"  # the course's stand-in for listings never reviewed
 # What the deployed model takes: a delivery's columns but the price.
 INPUT_COLUMNS = tuple(name for name in REQUIRED_COLUMNS if name != "price")
