@@ -72,11 +72,14 @@ class Warehouse(ConfigurableResource):
     def _exists(self) -> bool:
         return Path(self.path).exists()
 
-    def has_table(self, table: str) -> bool:
+    @contextmanager
+    def reading(self, table: str) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A read-only connection, or None when the file or `table` does not exist yet (one open per read)."""
         if not self._exists():
-            return False
+            yield None
+            return
         with self.connect(read_only=True) as con:
-            return _has_table(con, table)
+            yield con if _has_table(con, table) else None
 
     def replace_week(self, table: str, week: dt.date, frame: pd.DataFrame) -> None:
         """Replace one week's rows of `table` in a single transaction; other weeks are untouched."""
@@ -106,9 +109,9 @@ class Warehouse(ConfigurableResource):
 
     def read_week(self, table: str, week: dt.date) -> pd.DataFrame:
         """One week's rows of `table`, without the `week` column."""
-        if not self.has_table(table):
-            raise WarehouseError(f"{SCHEMA}.{table} does not exist in {self.path}: materialize {table} first")
-        with self.connect(read_only=True) as con:
+        with self.reading(table) as con:
+            if con is None:
+                raise WarehouseError(f"{SCHEMA}.{table} does not exist in {self.path}: materialize {table} first")
             frame = con.execute(
                 f"SELECT * EXCLUDE ({WEEK_COLUMN}) FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = ?", [week]
             ).df()
@@ -120,9 +123,9 @@ class Warehouse(ConfigurableResource):
 
     def read_all(self, table: str) -> pd.DataFrame:
         """Every week of `table`, with its `week` column (empty when the table does not exist)."""
-        if not self.has_table(table):
-            return pd.DataFrame()
-        with self.connect(read_only=True) as con:
+        with self.reading(table) as con:
+            if con is None:
+                return pd.DataFrame()
             return con.execute(f"SELECT * FROM {SCHEMA}.{table} ORDER BY {WEEK_COLUMN}").df()
 
     def distinct(self, table: str, week: dt.date, columns: list[str]) -> pd.DataFrame:
@@ -135,9 +138,9 @@ class Warehouse(ConfigurableResource):
 
     def weeks(self, table: str) -> list[dt.date]:
         """The weeks `table` holds, oldest first."""
-        if not self.has_table(table):
-            return []
-        with self.connect(read_only=True) as con:
+        with self.reading(table) as con:
+            if con is None:
+                return []
             rows = con.execute(f"SELECT DISTINCT {WEEK_COLUMN} FROM {SCHEMA}.{table} ORDER BY 1").fetchall()
         return [_as_date(row[0]) for row in rows]
 
