@@ -11,13 +11,18 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
+from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
 
 from nyc_rental.core.delivery import Delivery, deliveries_of_week
 from nyc_rental.core.quality import DATA_TESTS, Outcome, QualityThresholds, run_data_tests
+from nyc_rental.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 
 SCHEMA = "nyc_rental"
 WEEK_COLUMN = "week"
+# Concurrency pools (limit 1 each in dagster.yaml): steps that write the warehouse take turns, and one model
+# trains at a time. Steps that only read it (the checks) wait out a writer through the lock retry below.
+WAREHOUSE_POOL = "warehouse"
+TRAINING_POOL = "training"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: \(PID (\d+)\))")
 
 
@@ -41,14 +46,14 @@ class Warehouse(ConfigurableResource):
     """
 
     path: str
-    lock_timeout_seconds: float = 120.0
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         path = Path(self.path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        deadline, pause = time.monotonic() + self.lock_timeout_seconds, 0.05
+        deadline, pause, waited = time.monotonic() + self.lock_timeout_seconds, 0.05, False
         while True:
             try:
                 connection = duckdb.connect(str(path), read_only=read_only)
@@ -57,6 +62,11 @@ class Warehouse(ConfigurableResource):
                 holder = _lock_holder(error)
                 if holder is None:
                     raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
+                if not waited:
+                    waited = True
+                    get_dagster_logger().warning(
+                        f"the warehouse {path} is locked by {holder}; waiting up to {self.lock_timeout_seconds:g} s"
+                    )
                 if time.monotonic() >= deadline:
                     raise WarehouseError(
                         f"the warehouse {path} is locked by {holder} and stayed locked for "

@@ -5,6 +5,7 @@ from pathlib import Path
 
 DEFAULT_HOME = "data"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
 
 
 def nyc_rental_home() -> Path:
@@ -22,16 +23,25 @@ def warehouse_path(home: Path | None = None) -> Path:
     return (home or nyc_rental_home()) / "warehouse.duckdb"
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name) or str(default)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if seconds < 1:
+        raise ValueError(f"{name} must be at least 1 second, got {raw}")
+    return seconds
+
+
 def sensor_interval_seconds() -> int:
     """How often the landing-folder sensor looks (`NYC_RENTAL_SENSOR_INTERVAL_SECONDS`)."""
-    raw = os.environ.get("NYC_RENTAL_SENSOR_INTERVAL_SECONDS") or str(DEFAULT_SENSOR_INTERVAL_SECONDS)
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise ValueError(f"NYC_RENTAL_SENSOR_INTERVAL_SECONDS must be a whole number of seconds, got {raw!r}") from None
-    if seconds < 1:
-        raise ValueError(f"NYC_RENTAL_SENSOR_INTERVAL_SECONDS must be at least 1, got {seconds}")
-    return seconds
+    return int(_seconds("NYC_RENTAL_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS))
+
+
+def lock_timeout_seconds() -> float:
+    """How long a step waits for a warehouse another process holds (`NYC_RENTAL_LOCK_TIMEOUT_SECONDS`)."""
+    return _seconds("NYC_RENTAL_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS)
 
 
 def mlflow_tracking_uri(home: Path | None = None) -> str:

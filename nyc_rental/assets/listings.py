@@ -11,7 +11,7 @@ from nyc_rental.core import cleaning, quality
 from nyc_rental.core.delivery import RAW_COLUMNS, DeliveryError, read_delivery
 from nyc_rental.core.schema import ValidatedListings, coerce_validated
 from nyc_rental.partitions import week_of_partition, weekly_partitions
-from nyc_rental.resources import DataTests, LandingFolder
+from nyc_rental.resources import WAREHOUSE_POOL, DataTests, LandingFolder
 
 GROUP = "listings"
 with warnings.catch_warnings():
@@ -24,6 +24,7 @@ with warnings.catch_warnings():
     partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
+    pool=WAREHOUSE_POOL,
     description=(
         "The week's deliveries from the landing folder exactly as delivered: every value as text, plus "
         "source_file, source_sha256, source_line, parse_error and ingested_at. Several files in one week are "
@@ -88,6 +89,7 @@ class CleaningConfig(Config):
     partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
+    pool=WAREHOUSE_POOL,
     description=(
         "The week's listings parsed and typed, cleaned as the course did (price within [min_price, max_price], "
         "inside the NYC bounding box), unparseable rows and duplicate ids dropped; every drop is counted by rule. "
@@ -125,6 +127,7 @@ def clean_listings(
     partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
+    pool=WAREHOUSE_POOL,
     dagster_type=ValidatedListingsType,
     description=(
         "The week's clean listings, materialized only when every data check of the week passed: the table the "
