@@ -73,7 +73,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     sample = args.samples / "sample2.csv"
-    report = {"sample": sample.name, "machine": f"{platform.machine()}, {os.cpu_count()} cores", **model_figures(sample)}
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    report = {"sample": sample.name, "machine": machine, **model_figures(sample)}
     if not args.skip_pipeline:
         report["weekly_run_seconds"] = weekly_run_seconds(sample)
     print(json.dumps(report, indent=2))

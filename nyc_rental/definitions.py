@@ -12,12 +12,15 @@ from nyc_rental.assets.modeling import model, splits, test_metrics
 from nyc_rental.checks import data_checks
 from nyc_rental.jobs import promote_model, weekly_pipeline
 from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
-from nyc_rental.sensors import incoming_listings_sensor
+from nyc_rental.sensors import close_mlflow_runs_of_failed_runs, incoming_listings_sensor
 from nyc_rental.tracking import EXPERIMENT, ModelRegistry, mlflow_run
+
+# Run config for runs launched from the command line: warnings and errors only on the console.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def resources_for(home: Path) -> dict:
-    warehouse = Warehouse(path=str(settings.warehouse_path(home)))
+    warehouse = Warehouse(path=str(settings.warehouse_path(home)), lock_timeout_seconds=settings.lock_timeout_seconds())
     tracking_uri = settings.mlflow_tracking_uri(home)
     return {
         "warehouse": warehouse,
@@ -41,7 +44,7 @@ def build_defs(home: Path | None = None) -> Definitions:
         assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics],
         asset_checks=data_checks,
         jobs=[weekly_pipeline, promote_model],
-        sensors=[incoming_listings_sensor],
+        sensors=[incoming_listings_sensor, close_mlflow_runs_of_failed_runs],
         resources=resources_for(home or settings.nyc_rental_home()),
         # Materializations launched from the UI run in-process too, like weekly_pipeline (see jobs.py).
         executor=in_process_executor,

@@ -1,12 +1,21 @@
-"""The landing-folder sensor: a delivery that lands runs its week."""
+"""Sensors: a delivery that lands runs its week; a run that died leaves no MLflow run open."""
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import (
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    run_failure_sensor,
+    sensor,
+)
 
 from nyc_rental.core.landing import LandingState, scan_landing
 from nyc_rental.jobs import weekly_pipeline
 from nyc_rental.partitions import is_known_week
 from nyc_rental.resources import LandingFolder
 from nyc_rental.settings import sensor_interval_seconds
+from nyc_rental.tracking import ModelRegistry
 
 
 @sensor(
@@ -35,3 +44,20 @@ def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingF
     for new in scan.deliveries:
         context.log.info(f"{new.delivery.path.name}: requesting week {new.week_key}")
     return SensorResult(run_requests=requests, cursor=scan.state.to_json())
+
+
+@run_failure_sensor(
+    name="close_mlflow_runs_of_failed_runs",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    description=(
+        "A run whose process died (killed, out of memory) never ends its MLflow run: this marks the MLflow runs "
+        "of every failed Dagster run of this code location FAILED when they are still RUNNING, with a "
+        "`dagster_failure` tag saying why."
+    ),
+)
+def close_mlflow_runs_of_failed_runs(context: RunFailureSensorContext, registry: ModelRegistry) -> None:
+    run_id = context.dagster_run.run_id
+    reason = context.failure_event.message or "the Dagster run failed"
+    for closed in registry.fail_open_runs(run_id, reason):
+        context.log.info(f"MLflow run {closed} of Dagster run {run_id} marked FAILED: {reason}")

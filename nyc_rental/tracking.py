@@ -9,10 +9,13 @@ the resource is torn down after the run's last step: FINISHED if every step succ
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import warnings
 from contextlib import suppress
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import mlflow
@@ -41,6 +44,20 @@ SIGNATURE = ModelSignature(
 )
 
 
+# What a saved model needs to load. Pinned from this environment, as MLflow's inference would, without the
+# subprocess that inference starts to load the model (about 15 s of every weekly run).
+MODEL_PACKAGES = ("mlflow", "nyc-rental", "numpy", "pandas", "scikit-learn", "scipy", "skops")
+
+
+def model_requirements() -> list[str]:
+    """The pip requirements logged with every model: the packages above, at their installed versions."""
+    pinned = []
+    for name in MODEL_PACKAGES:
+        with suppress(PackageNotFoundError):
+            pinned.append(f"{name}=={package_version(name)}")
+    return pinned
+
+
 def use_store(tracking_uri: str) -> None:
     """Point MLflow's process-wide tracking and registry at one store (the registry URI is cached apart)."""
     mlflow.set_tracking_uri(tracking_uri)
@@ -50,17 +67,18 @@ def use_store(tracking_uri: str) -> None:
 def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
     """Create the store and the experiment once, with artifacts under `artifact_root`.
 
-    Run before any parallel work: several processes migrating a fresh SQLite store at once can fail.
+    Runs that start together (a backfill) would otherwise migrate a fresh SQLite store at the same time,
+    which can fail: a file lock beside the artifacts lets one process create it while the others wait.
     """
-    client = MlflowClient(tracking_uri=tracking_uri)
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    Path(artifact_root).mkdir(parents=True, exist_ok=True)
-    try:
-        return client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri())
-    except MlflowException:  # created meanwhile by another process
-        return client.get_experiment_by_name(name).experiment_id
+    root = Path(artifact_root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = MlflowClient(tracking_uri=tracking_uri)
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(name, artifact_location=root.resolve().as_uri())
 
 
 def _failed_steps(instance, run_id: str) -> list[str]:
@@ -123,6 +141,25 @@ class ModelRegistry(ConfigurableResource):
 
     def set_champion(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, str(version))
+
+    def fail_open_runs(self, dagster_run_id: str, reason: str) -> list[str]:
+        """Mark FAILED the MLflow runs of a Dagster run (and their nested runs) that are still RUNNING."""
+        client = self.client()
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            return []
+        ids = [experiment.experiment_id]
+        parents = client.search_runs(ids, f"tags.dagster_run_id = '{dagster_run_id}'")
+        runs = list(parents)
+        for parent in parents:
+            runs += client.search_runs(ids, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+        closed = []
+        for run in runs:
+            if run.info.status == "RUNNING":
+                client.set_tag(run.info.run_id, "dagster_failure", reason[:5000])
+                client.set_terminated(run.info.run_id, status="FAILED")
+                closed.append(run.info.run_id)
+        return closed
 
 
 def git_commit() -> str | None:

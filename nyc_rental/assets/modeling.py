@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
+from threadpoolctl import threadpool_limits
 
 from nyc_rental.assets.metadata import markdown_table
 from nyc_rental.core import evaluation, splitting, training
 from nyc_rental.core.features import model_input
 from nyc_rental.partitions import week_of_partition, weekly_partitions
-from nyc_rental.resources import Warehouse
-from nyc_rental.tracking import MODEL_NAME, SIGNATURE, ModelRegistry, git_commit
+from nyc_rental.resources import TRAINING_POOL, WAREHOUSE_POOL, Warehouse
+from nyc_rental.tracking import MODEL_NAME, SIGNATURE, ModelRegistry, git_commit, model_requirements
 
 GROUP = "modeling"
 
@@ -35,6 +36,7 @@ class SplitConfig(Config):
     partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
+    pool=WAREHOUSE_POOL,
     description=(
         "The week's validated listings split into train / val / test (a `split` column): test_size of the rows "
         "to test, then val_size of the rest to val. By default a listing's split is fixed by a hash of its id "
@@ -64,6 +66,13 @@ class ModelConfig(Config):
 
     estimator: str = Field(default="gradient_boosting", description="'gradient_boosting' or 'random_forest'")
     sweep: bool = Field(default=False, description="fit a grid of candidates (nested MLflow runs), keep the best")
+    threads: int = Field(
+        default=1,
+        description=(
+            "CPU threads for training and scoring. Gradient boosting's OpenMP threads slow down many times over "
+            "when other runs (a backfill) share the cores, so the default is one."
+        ),
+    )
     random_seed: int = training.ModelParams.random_seed
     max_tfidf_features: int = training.ModelParams.max_tfidf_features
     n_estimators: int = training.ModelParams.n_estimators
@@ -90,8 +99,9 @@ def _version() -> str:
 @asset(
     group_name=GROUP,
     partitions_def=weekly_partitions,
-    code_version="1",
+    code_version="2",
     kinds={"mlflow", "scikitlearn"},
+    pool=TRAINING_POOL,
     required_resource_keys={"mlflow", "warehouse"},
     description=(
         "The week's price model, trained on `train` and scored on `val`: the course's random forest "
@@ -104,30 +114,31 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     # dagster-mlflow's resource is a legacy one: with it, resources come from context.resources.
     warehouse: Warehouse = context.resources.warehouse
     week = week_of_partition(context.partition_key)
-    params = training.ModelParams(**config.model_dump(exclude={"sweep"}))
+    params = training.ModelParams(**config.model_dump(exclude={"sweep", "threads"}))
     if params.estimator not in training.ESTIMATORS:
         raise Failure(f"estimator {params.estimator!r} is unknown: choose one of {', '.join(training.ESTIMATORS)}")
     train = model_input(splits[splits.split == "train"]).assign(price=splits.loc[splits.split == "train", "price"])
     val = model_input(splits[splits.split == "val"]).assign(price=splits.loc[splits.split == "val", "price"])
-    candidates = training.sweep_grid(params) if config.sweep else [params]
-    fitted = []
-    for number, candidate_params in enumerate(candidates, start=1):
-        if config.sweep:
-            with mlflow.start_run(run_name=f"week {week} candidate {number}", nested=True):
+    with threadpool_limits(limits=config.threads):
+        candidates = training.sweep_grid(params) if config.sweep else [params]
+        fitted = []
+        for number, candidate_params in enumerate(candidates, start=1):
+            if config.sweep:
+                with mlflow.start_run(run_name=f"week {week} candidate {number}", nested=True):
+                    candidate = training.fit_candidate(candidate_params, train, val)
+                    mlflow.log_params(candidate_params.relevant())
+                    mlflow.log_metrics({"val_mae": candidate.validation.mae, "val_r2": candidate.validation.r2})
+                context.log.info(f"candidate {number}/{len(candidates)}: val MAE {candidate.validation.mae:.2f}")
+            else:
                 candidate = training.fit_candidate(candidate_params, train, val)
-                mlflow.log_params(candidate_params.relevant())
-                mlflow.log_metrics({"val_mae": candidate.validation.mae, "val_r2": candidate.validation.r2})
-            context.log.info(f"candidate {number}/{len(candidates)}: val MAE {candidate.validation.mae:.2f}")
-        else:
-            candidate = training.fit_candidate(candidate_params, train, val)
-        fitted.append(candidate)
-    best = training.best_of(fitted)
+            fitted.append(candidate)
+        best = training.best_of(fitted)
 
+        importance = evaluation.input_importance(best.model, val, seed=params.random_seed)
     mlflow.log_params(best.params.relevant() | {"sweep": config.sweep, "candidates": len(fitted)})
     mlflow.log_metrics(
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
     )
-    importance = evaluation.input_importance(best.model, val, seed=params.random_seed)
     figure = evaluation.importance_figure(importance, f"{params.estimator}, week {week}")
     mlflow.log_figure(figure, "feature_importance.png")
     info = mlflow.sklearn.log_model(
@@ -137,6 +148,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         input_example=val.drop(columns=["price"]).head(3),
         registered_model_name=MODEL_NAME,
         skops_trusted_types=training.TRUSTED_TYPES,
+        pip_requirements=model_requirements(),
     )
     version = str(info.registered_model_version)
     deliveries = warehouse.distinct("raw_listings", week, ["source_file", "source_sha256"])
@@ -200,6 +212,7 @@ class PromotionConfig(Config):
     partitions_def=weekly_partitions,
     code_version="1",
     kinds={"mlflow", "duckdb"},
+    pool=WAREHOUSE_POOL,
     required_resource_keys={"mlflow", "registry", "warehouse"},
     description=(
         "The week's model scored on the week's `test` rows (MAE, R², MAE per borough and per room type), the "
@@ -217,19 +230,21 @@ def test_metrics(
     registry: ModelRegistry = context.resources.registry
     warehouse: Warehouse = context.resources.warehouse
     week = week_of_partition(context.partition_key)
+    if config.tolerance < 0:
+        raise Failure(f"tolerance {config.tolerance} is negative: it is how many dollars of test MAE may be given up")
     test = splits[splits.split == "test"]
     rows = model_input(test)
     version = str(model.model_version.iloc[0])
-    predicted = training.predict_prices(registry.load(version), rows)
+    champion = registry.champion()
+    champion_mae = None
+    with threadpool_limits(limits=1):  # see ModelConfig.threads
+        predicted = training.predict_prices(registry.load(version), rows)
+        if champion is not None and str(champion.version) != version:
+            champion_predicted = training.predict_prices(registry.load(champion.version), rows)
+            champion_mae = evaluation.score(test.price, champion_predicted).mae
     scores = evaluation.score(test.price, predicted)
     by_borough = evaluation.mae_by(test, predicted, "neighbourhood_group")
     by_room_type = evaluation.mae_by(test, predicted, "room_type")
-
-    champion = registry.champion()
-    champion_mae = None
-    if champion is not None and str(champion.version) != version:
-        champion_predicted = training.predict_prices(registry.load(champion.version), rows)
-        champion_mae = evaluation.score(test.price, champion_predicted).mae
     promoted, decision = evaluation.promotion(
         scores.mae, None if champion is None else str(champion.version), champion_mae, version, config.tolerance
     )
