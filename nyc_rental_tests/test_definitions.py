@@ -1,8 +1,10 @@
 """The code location as Dagster tools load it, and the demo as a user runs it."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from dagster import AssetKey
 
@@ -62,3 +64,22 @@ def test_the_demo_generates_two_weeks_and_runs_them(home):
         assert line[1] == "ok" and "checks passed 6/6" in " ".join(line), done.stdout
         assert line[3] == "16,000"
     assert "test MAE" in done.stdout and "became champion" in done.stdout
+
+
+def test_the_repository_holds_no_path_of_this_machine_and_no_secret():
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    machine_paths = {str(REPO), str(REPO.parent), str(Path.home())} - {"/"}
+    secret = re.compile(r"(?i)(password|secret|token|api[_-]?key)\s*[:=]\s*['\"][^'\"]{6,}")
+    for name in listed:
+        path = REPO / name
+        if not path.is_file() or path.suffix in {".png"}:
+            continue
+        text = path.read_text(errors="replace")
+        assert not [p for p in machine_paths if p in text], f"{name} names a path of this machine"
+        assert not secret.search(text), f"{name} looks like it holds a secret"

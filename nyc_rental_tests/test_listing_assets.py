@@ -119,6 +119,36 @@ def test_a_drifted_week_is_stopped_and_never_becomes_the_reference(incoming, hom
     assert set(week_counts(home, "validated_listings")) == {"2019-07-01", "2019-07-15"}
 
 
+def _staten_island_boom(frame):
+    manhattan = frame.index[frame.neighbourhood_group == "Manhattan"]
+    frame.loc[manhattan[: len(manhattan) * 3 // 4], "neighbourhood_group"] = "Staten Island"
+    return frame
+
+
+def test_a_real_shift_accepted_on_purpose_becomes_the_new_reference(incoming, home, defs, instance):
+    synthetic_delivery(incoming, "2019-07-03", seed=1)
+    assert run_week(defs, instance, "2019-07-01").success
+    synthetic_delivery(incoming, "2019-07-10", seed=2, edit=_staten_island_boom)
+    assert not run_week(defs, instance, "2019-07-08").success
+
+    accept = {"resources": {"data_tests": {"config": {"kl_threshold": 2.0}}}}  # as typed in the Launchpad
+    accepted = run_week(defs, instance, "2019-07-08", accept)
+    assert accepted.success, failure_messages(accepted)
+
+    synthetic_delivery(incoming, "2019-07-17", seed=3, edit=_staten_island_boom)
+    following = run_week(defs, instance, "2019-07-15")
+    assert following.success, failure_messages(following)
+    reference = next(
+        e for e in following.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution"
+    )
+    assert reference.metadata["reference"].value == "week 2019-07-08"
+
+    pinned = run_week(
+        defs, instance, "2019-07-15", {"resources": {"data_tests": {"config": {"reference_week": "2019-07-01"}}}}
+    )
+    assert check_results(pinned)["similar_neighbourhood_distribution"] is False
+
+
 def test_validated_listings_alone_refuses_a_week_whose_checks_fail(incoming, home, defs, instance):
     synthetic_delivery(incoming, "2019-07-10", edit=_sixth_borough)
     run_week(defs, instance, "2019-07-08")

@@ -1,0 +1,225 @@
+"""Awkward and broken deliveries dropped into a running `dagster dev`: through the real sensor, the real runs.
+
+No tick may crash, no week may be half written, and no delivery file may change.
+"""
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from nyc_rental.core.synthetic import generate_listings
+from nyc_rental_tests.helpers import week_counts
+from nyc_rental_tests.integration.dagster_dev import wait_for
+
+pytestmark = pytest.mark.integration
+
+ROWS = 16_500
+TABLES = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
+
+
+def csv_text(day: str, seed: int, edit=None) -> str:
+    frame = generate_listings(ROWS, seed=seed, snapshot=dt.date.fromisoformat(day))
+    if edit is not None:
+        frame = edit(frame)
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def with_accents(frame):
+    frame = frame.copy()
+    frame.loc[:99, "name"] = "Café près du parc"
+    frame.loc[:99, "host_name"] = "José"
+    return frame
+
+
+def dollar_prices(text: str) -> str:
+    """Every price written as `$1,200.00`, quoted as a spreadsheet exports it."""
+    lines = text.splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    column = header.index("price")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO("".join(lines[1:]))))
+    for row in rows:
+        row[column] = f"${float(row[column]):,.2f}"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def header_repeated_in_the_middle(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    middle = len(lines) // 2
+    return "".join(lines[:middle] + [lines[0]] + lines[middle:])
+
+
+def last_line_cut(text: str) -> str:
+    body = text.rstrip("\n")
+    last = body.rsplit("\n", 1)[1]
+    return body[: len(body) - len(last) // 2]  # no final newline, half a row
+
+
+GOOD = {
+    # name: (file name, week, bytes)
+    "bom": ("listings_2019-09-03.csv", "2019-09-02", lambda: "\ufeff".encode() + csv_text("2019-09-03", 1).encode()),
+    "latin1": (
+        "listings_2019-09-10.csv",
+        "2019-09-09",
+        lambda: csv_text("2019-09-10", 2, with_accents).encode("latin-1", errors="replace"),
+    ),
+    "gzip": ("listings_2019-09-17.csv", "2019-09-16", lambda: gzip.compress(csv_text("2019-09-17", 3).encode())),
+    "dollars": ("listings_2019-09-24.csv", "2019-09-23", lambda: dollar_prices(csv_text("2019-09-24", 4)).encode()),
+    "header_twice": (
+        "listings_2019-10-01.csv",
+        "2019-09-30",
+        lambda: header_repeated_in_the_middle(csv_text("2019-10-01", 5)).encode(),
+    ),
+    "cut_last_line": (
+        "listings_2019-10-08.csv",
+        "2019-10-07",
+        lambda: last_line_cut(csv_text("2019-10-08", 6)).encode(),
+    ),
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def delivered(dev):
+    """Every good delivery dropped at once, and the finished run of each week."""
+    incoming = dev.home / "incoming"
+    for file_name, _, content in GOOD.values():
+        staging = incoming / f".{file_name}.part"  # hidden while written, renamed whole: how a mover delivers
+        staging.write_bytes(content())
+        staging.rename(incoming / file_name)
+    hashes = {name: sha256(incoming / file_name) for name, (file_name, _, _) in GOOD.items()}
+    runs = {name: dev.wait_for_run(week, timeout=900) for name, (_, week, _) in GOOD.items()}
+    return runs, hashes
+
+
+def dropped(dev, run) -> dict:
+    return json.loads(dev.materialization(run["runId"], "clean_listings")["dropped_by_rule"])
+
+
+@pytest.mark.parametrize("case", list(GOOD))
+def test_an_awkward_delivery_succeeds_and_says_what_it_dropped(dev, delivered, case):
+    runs, hashes = delivered
+    file_name, week, _ = GOOD[case]
+    run = runs[case]
+    assert run["status"] == "SUCCESS", dev.failure_text(run["runId"])
+    assert sha256(dev.home / "incoming" / file_name) == hashes[case]  # never modified
+    assert all(week_counts(dev.home, table).get(week) for table in TABLES)
+    drops = dropped(dev, run)
+    raw = dev.materialization(run["runId"], "raw_listings")
+    if case == "latin1":
+        assert json.loads(raw["files"])[file_name]["latin1_lines"] >= 100
+    if case == "dollars":
+        assert not any(rule.startswith("unparseable") for rule in drops)
+        assert drops["price_out_of_range"] > 0  # parsed, then the 10..350 rule applied
+    if case == "header_twice":
+        assert drops["repeated_header"] == 1
+    if case == "cut_last_line":
+        assert drops["malformed_row"] == 1 and raw["malformed_rows"] == 1
+
+
+def test_latin1_names_are_decoded_not_mangled(dev, delivered):
+    import duckdb
+
+    with duckdb.connect(str(dev.home / "warehouse.duckdb"), read_only=True) as con:
+        names = con.execute(
+            "SELECT DISTINCT name, host_name FROM nyc_rental.clean_listings WHERE week = '2019-09-09' AND host_name = 'José'"
+        ).fetchall()
+    assert names == [("Café près du parc", "José")]
+
+
+def test_a_file_that_stays_empty_waits_and_one_that_grows_runs_once(dev, delivered):
+    incoming = dev.home / "incoming"
+    growing, staying = incoming / "listings_2019-10-15.csv", incoming / "listings_2019-10-22.csv"
+    growing.touch()
+    staying.touch()
+    wait_for("the sensor to report the empty files", lambda: _logged(dev, growing.name, "empty"), 60)
+    assert _logged(dev, staying.name, "empty")
+    time.sleep(3 * 2)
+    assert dev.week_runs("2019-10-14") == [] and dev.week_runs("2019-10-21") == []
+
+    with open(growing, "w") as out:  # the copy finally arrives, written in place
+        out.write(csv_text("2019-10-15", 7))
+    run = dev.wait_for_run("2019-10-14", timeout=600)
+    assert run["status"] == "SUCCESS", dev.failure_text(run["runId"])
+    time.sleep(3 * 2)
+    assert len(dev.week_runs("2019-10-14")) == 1
+    assert dev.week_runs("2019-10-21") == [] and staying.stat().st_size == 0
+    assert not any(week_counts(dev.home, table).get("2019-10-21") for table in TABLES)
+
+
+BAD = {
+    # name: (file name, week, bytes, what the user must be told)
+    "header_only": (
+        "listings_2019-11-05.csv",
+        "2019-11-04",
+        lambda: csv_text("2019-11-05", 8).split("\n")[0].encode() + b"\n",
+        "no listings",
+    ),
+    "semicolons": (
+        "listings_2019-11-12.csv",
+        "2019-11-11",
+        lambda: csv_text("2019-11-12", 9).replace(",", ";").encode(),
+        "semicolon",
+    ),
+    "missing_price": (
+        "listings_2019-11-19.csv",
+        "2019-11-18",
+        lambda: csv_text("2019-11-19", 10, lambda f: f.drop(columns=["price"])).encode(),
+        "price",
+    ),
+    "impossible_date": ("listings_2019-02-30.csv", None, lambda: csv_text("2019-02-28", 11).encode(), "2019-02-30"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_broken_delivery_fails_clearly_and_writes_nothing(dev, delivered, case):
+    file_name, week, content, told = BAD[case]
+    path = dev.home / "incoming" / file_name
+    path.write_bytes(content())
+    digest = sha256(path)
+
+    def refused() -> str:
+        for line in dev.sensor_log():
+            if file_name in line and told in line:
+                return f"sensor: {line}"
+        runs = dev.week_runs(week) if week else []
+        if runs and runs[0]["status"] in {"FAILURE", "SUCCESS", "CANCELED"}:
+            return f"run {runs[0]['status']}: {dev.failure_text(runs[0]['runId'])}"
+        return ""
+
+    how = wait_for(f"{file_name} to be refused", refused, 120)
+    assert "SUCCESS" not in how and file_name in how and told in how, how
+    assert not any(line.startswith("TICK FAILED") for line in dev.sensor_log())
+    assert sha256(path) == digest
+    if week:
+        assert not any(week_counts(dev.home, table).get(week) for table in TABLES)
+
+
+def test_a_symlink_to_a_file_outside_incoming_is_refused(dev, delivered, tmp_path):
+    outside = tmp_path / "listings_2019-12-03.csv"
+    outside.write_text(csv_text("2019-12-03", 12))
+    link = dev.home / "incoming" / "listings_2019-12-03.csv"
+    link.symlink_to(outside)
+    line = wait_for("the symlink to be refused", lambda: _logged(dev, link.name, "outside"), 60)
+    assert "refused" in line
+    time.sleep(2 * 2)
+    assert dev.week_runs("2019-12-02") == []
+    assert not any(line.startswith("TICK FAILED") for line in dev.sensor_log())
+
+
+def _logged(dev, file_name: str, words: str) -> str:
+    return next((line for line in dev.sensor_log() if file_name in line and words in line), "")
