@@ -4,9 +4,9 @@ from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job
 
 from nyc_rental.tracking import ModelRegistry
 
-# In-process: one process per run holds the DuckDB file for the whole run, so steps never race each other
-# for its single-writer lock, the MLflow run ends exactly once after the last step (see tracking.py), and a
-# run does not pay for a Python start-up per step.
+# In-process: a run's steps share one process, so they never race each other for DuckDB's single-writer
+# lock (runs of other weeks take turns through the concurrency pools, see resources.py), the MLflow run
+# ends exactly once after the last step (see tracking.py), and a run does not pay a Python start-up per step.
 weekly_pipeline = define_asset_job(
     name="weekly_pipeline",
     selection=AssetSelection.groups("listings", "modeling"),
