@@ -6,8 +6,11 @@ INSTALLED := $(VENV)/.installed
 
 export NYC_RENTAL_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
+# The UI listens on this machine only. UI_HOST=0.0.0.0 exposes it: it has no authentication of its own.
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 
-.PHONY: install demo test dev validate clean-data mlflow-ui serve
+.PHONY: install demo test dev validate report promote clean-data mlflow-ui serve
 
 $(INSTALLED): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "nyc-rental needs Python 3.11 or newer")'
@@ -25,10 +28,19 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 dev: $(INSTALLED)
-	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port 3000
+	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
 
 validate: $(INSTALLED)
 	$(BIN)/dagster definitions validate -w workspace.yaml
+
+# Every week in the warehouse side by side: rows kept, the model's test MAE, promotions.
+report: $(INSTALLED)
+	$(BIN)/python -m nyc_rental.report
+
+# Make a registered version the champion by hand (the job promote_model, recorded in the instance).
+promote: $(INSTALLED)
+	@test -n "$(VERSION)" || (echo "usage: make promote VERSION=<registered version of nyc_rental_price>" && exit 2)
+	$(BIN)/python -m nyc_rental.promote $(VERSION)
 
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal

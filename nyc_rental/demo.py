@@ -13,14 +13,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from dagster import DagsterInstance
 
 from nyc_rental import settings
 from nyc_rental.core.delivery import week_start
 from nyc_rental.core.synthetic import delivery_file_name, generate_weeks, write_delivery
-from nyc_rental.definitions import build_defs
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+from nyc_rental.definitions import QUIET, build_defs
 
 
 @dataclass
@@ -80,16 +79,35 @@ def summarize(week: str, result) -> WeekSummary:
     )
 
 
-def write_demo_deliveries(incoming: Path, weeks: int, rows: int, first_week: dt.date, seed: int) -> list[Path]:
+DEMO_START = dt.date(2019, 7, 1)
+MANHATTAN_SHARE = 0.443  # of NYC listings in the July 2019 snapshot
+
+
+def without_most_of_manhattan(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A partial export, the drift check's textbook case: nine Manhattan listings in ten are missing."""
+    manhattan = frame.index[frame.neighbourhood_group == "Manhattan"]
+    lost = pd.Series(manhattan).sample(frac=0.9, random_state=seed)
+    return frame.drop(index=lost)
+
+
+def write_demo_deliveries(
+    incoming: Path, weeks: int, rows: int, first_week: dt.date, seed: int, drift: bool = False
+) -> list[Path]:
     """Deliveries for the demo weeks; an existing file is never overwritten (deliveries are never modified)."""
     paths = []
-    for delivered_on, frame in generate_weeks(weeks, rows, first_week=first_week, seed=seed):
+    drawn = round(rows / (1 - 0.9 * MANHATTAN_SHARE)) if drift else rows  # still about `rows` once drifted
+    # The demo's weeks are one market evolving from DEMO_START: a later week continues it, not restarts it.
+    start = min(first_week, DEMO_START)
+    skipped = (first_week - start).days // 7
+    for delivered_on, frame in generate_weeks(skipped + weeks, drawn, first_week=start, seed=seed)[skipped:]:
+        if drift:
+            frame = without_most_of_manhattan(frame, seed)
         path = incoming / delivery_file_name(delivered_on)
         if path.exists():
             print(f"{path} exists: left as it is")
         else:
             write_delivery(frame, path)
-            print(f"wrote {path} ({rows:,} listings)")
+            print(f"wrote {path} ({len(frame):,} listings{', most of Manhattan missing' if drift else ''})")
         paths.append(path)
     return paths
 
@@ -98,16 +116,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nyc_rental.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", type=int, default=2, help="how many consecutive weeks (default 2)")
     parser.add_argument("--rows", type=int, default=20_000, help="listings per delivery (default 20000)")
-    parser.add_argument(
-        "--first-week", type=dt.date.fromisoformat, default=dt.date(2019, 7, 1), help="Monday of the first week"
-    )
+    parser.add_argument("--first-week", type=dt.date.fromisoformat, default=DEMO_START, help="Monday of the first week")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--deliver-only", action="store_true", help="only write the deliveries (for `make dev`'s sensor to run)"
+    )
+    parser.add_argument(
+        "--drift", action="store_true", help="deliveries missing 90%% of Manhattan: the drift check stops them"
+    )
     args = parser.parse_args(argv)
     if args.first_week != week_start(args.first_week):
         parser.error(f"--first-week {args.first_week} is not a Monday")
 
     home = settings.nyc_rental_home()
-    paths = write_demo_deliveries(settings.incoming_dir(home), args.weeks, args.rows, args.first_week, args.seed)
+    incoming = settings.incoming_dir(home)
+    paths = write_demo_deliveries(incoming, args.weeks, args.rows, args.first_week, args.seed, args.drift)
+    if args.deliver_only:
+        return 0
     job = build_defs(home).resolve_job_def("weekly_pipeline")
     summaries = []
     with ExitStack() as stack:

@@ -1,0 +1,58 @@
+"""`python -m nyc_rental.report`: every week in the warehouse, side by side (what each step kept, the model's
+test MAE and whether it became champion), read from the tables the assets write."""
+
+import argparse
+import sys
+
+import pandas as pd
+
+from nyc_rental import settings
+from nyc_rental.resources import Warehouse
+
+COUNTED = ("raw_listings", "clean_listings", "validated_listings")
+
+
+def weeks_table(warehouse: Warehouse) -> pd.DataFrame:
+    """One row per week: rows per listing table, then the week's model, test MAE and promotion."""
+    frame = pd.DataFrame()
+    for table in COUNTED:
+        rows = warehouse.read_all(table)
+        counts = rows.groupby("week").size().rename(table.removesuffix("_listings")) if len(rows) else None
+        if counts is not None:
+            frame = frame.join(counts, how="outer") if len(frame) else counts.to_frame()
+    metrics = warehouse.read_all("test_metrics")
+    if len(metrics):
+        kept = metrics.set_index("week")[["model_version", "test_mae", "champion_version", "promoted"]]
+        frame = frame.join(kept.rename(columns={"champion_version": "champion_before"}), how="left")
+    if frame.empty:
+        return frame
+    frame.index = pd.to_datetime(frame.index).date
+    frame.index.name = "week"
+    return frame.sort_index()
+
+
+def render(frame: pd.DataFrame) -> str:
+    shown = frame.copy()
+    for column in ("raw", "clean", "validated"):
+        if column in shown:
+            shown[column] = shown[column].map(lambda n: "-" if pd.isna(n) else f"{int(n):,}")
+    if "test_mae" in shown:
+        shown["test_mae"] = shown["test_mae"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
+    return shown.fillna("-").to_string()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nyc_rental.report", description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    warehouse = Warehouse(path=str(settings.warehouse_path()), lock_timeout_seconds=settings.lock_timeout_seconds())
+    frame = weeks_table(warehouse)
+    if frame.empty:
+        print(f"no weeks in {warehouse.path} yet: run `make demo` or drop a delivery into {settings.incoming_dir()}")
+        return 1
+    print(f"weeks in {warehouse.path}:")
+    print(render(frame))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The README's walkthrough, run as a new user runs it: every command of its ```bash blocks, verbatim, in order,
+from a copy of the repository with the default homes (`data/`, `.dagster/`), and what each promises checked.
+
+`make test` is the one command not run here: it is what CI runs.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from mlflow.tracking import MlflowClient
+
+from nyc_rental.tracking import CHAMPION, MODEL_NAME
+from nyc_rental_tests.helpers import week_counts
+from nyc_rental_tests.integration.dagster_dev import REPO, DagsterUI, ctrl_c, start_in_session, wait_for
+
+pytestmark = pytest.mark.integration
+
+DEMO = "make demo"
+DEV = "make dev"
+DELIVER = ".venv/bin/python -m nyc_rental.demo --deliver-only --weeks 1 --first-week 2019-07-15"
+DRIFT = ".venv/bin/python -m nyc_rental.demo --deliver-only --weeks 1 --first-week 2019-07-22 --drift"
+REMOVE = "rm data/incoming/listings_2019-07-24.csv"
+CORRECT = ".venv/bin/python -m nyc_rental.demo --deliver-only --weeks 1 --first-week 2019-07-22"
+REPORT = "make report"
+MLFLOW_UI = "make mlflow-ui"
+PROMOTE = "make promote VERSION=1"
+PREDICT = ".venv/bin/python -m nyc_rental.predict data/incoming/listings_2019-07-10.csv --output priced.csv"
+SERVE = "make serve"
+VALIDATE = "make validate"
+RUN_BY_CI = {"make test"}
+
+
+def readme_commands() -> list[str]:
+    """Every command of the README's ```bash blocks (comments dropped, continued lines joined)."""
+    commands = []
+    for block in re.findall(r"^ *```bash\n(.*?)^ *```", (REPO / "README.md").read_text(), re.S | re.M):
+        text = re.sub(r"(?m)^\s*#.*\n?", "", textwrap.dedent(block))
+        text = re.sub(r"\s+#[^'\"\n]*$", "", text, flags=re.M)  # a comment after a command
+        for command in re.split(r"\n(?=\S)", text.strip()):
+            if command.strip():
+                commands.append(command.strip())
+    return commands
+
+
+def curl_command() -> str:
+    (command,) = [c for c in readme_commands() if c.startswith("curl ")]
+    return command
+
+
+def test_the_walkthrough_runs_every_command_of_the_readme():
+    steps = {DEMO, DEV, DELIVER, DRIFT, REMOVE, CORRECT, REPORT, MLFLOW_UI, PROMOTE, PREDICT, SERVE, VALIDATE}
+    commands = readme_commands()
+    assert set(commands) == steps | RUN_BY_CI | {curl_command()}, set(commands) ^ steps
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    """The repository's files (as a clone would have them) beside the already built virtualenv."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    root = tmp_path / "nyc-rental"
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)  # timestamps kept: make sees an installed .venv
+    (root / ".venv").symlink_to(REPO / ".venv")
+    return root
+
+
+def user_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NYC_RENTAL_", "MLFLOW_", "DAGSTER_"))}
+    return {**env, "NYC_RENTAL_SENSOR_INTERVAL_SECONDS": "2", "PYTHONUNBUFFERED": "1"}
+
+
+def run(command: str, cwd: Path, timeout: float = 600) -> str:
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=cwd, env=user_env(), capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def readme_demo_lines() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    return re.findall(r"^  (2019-07-0[18]  ok .*)$", text, re.M)
+
+
+def test_the_walkthrough_verbatim(checkout):
+    data = checkout / "data"
+    shown = run(DEMO, checkout)
+    assert readme_demo_lines() and all(line in shown for line in readme_demo_lines()), shown
+
+    dev = start_in_session(["bash", "-c", DEV], checkout, user_env(), checkout / "make-dev.log")
+    servers = [dev]
+    try:
+        ui = DagsterUI(3000)
+        wait_for("make dev to serve the code location on port 3000", ui.location_loaded, 180)
+        # On its first start the sensor reruns the demo's two weeks, as the README says.
+        for week in ("2019-07-01", "2019-07-08"):
+            assert ui.wait_for_run(week, timeout=600)["status"] == "SUCCESS"
+
+        run(DELIVER, checkout)
+        delivered = ui.wait_for_run("2019-07-15", timeout=600)
+        assert delivered["status"] == "SUCCESS", ui.failure_text(delivered["runId"])
+        assert {"key": "nyc_rental/delivery", "value": "listings_2019-07-17.csv"} in delivered["tags"]
+
+        run(DRIFT, checkout)
+        drifted = ui.wait_for_run("2019-07-22", timeout=600)
+        assert drifted["status"] == "FAILURE"
+        message = ui.failure_text(drifted["runId"])
+        assert "borough shares drifted from week 2019-07-15" in message and "not below 0.2" in message
+        assert "2019-07-22" not in week_counts(data, "validated_listings")
+
+        run(REMOVE, checkout)
+        run(CORRECT, checkout)
+        corrected = ui.wait_for_run("2019-07-22", timeout=600, count=2)
+        assert corrected["status"] == "SUCCESS", ui.failure_text(corrected["runId"])
+
+        report = run(REPORT, checkout)
+        for week in ("2019-07-01", "2019-07-08", "2019-07-15", "2019-07-22"):
+            assert re.search(rf"^{week}\s+20,000", report, re.M), report
+        print(report)  # the README's example comes from here
+
+        mlflow_ui = start_in_session(["bash", "-c", MLFLOW_UI], checkout, user_env(), checkout / "mlflow-ui.log")
+        servers.append(mlflow_ui)
+        wait_for("the MLflow UI on port 5000", lambda: _answers("http://127.0.0.1:5000/health"), 120)
+        ctrl_c(mlflow_ui, MLFLOW_UI, group=True)
+
+        run(PROMOTE, checkout)
+        uri = f"sqlite:///{data / 'mlflow.db'}"
+        assert str(MlflowClient(uri, uri).get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "1"
+
+        priced = run(PREDICT, checkout)
+        assert "with nyc_rental_price version 1 -> priced.csv" in priced
+        assert (checkout / "priced.csv").read_text().count("\n") == 20_001
+
+        serve = start_in_session(["bash", "-c", SERVE], checkout, user_env(), checkout / "make-serve.log")
+        servers.append(serve)
+        wait_for("make serve to answer on port 5001", lambda: _answers("http://127.0.0.1:5001/ping"), 180)
+        answer = json.loads(run(curl_command(), checkout))
+        (price,) = answer["predictions"]
+        assert 50 < price < 500
+        ctrl_c(serve, SERVE, group=True)
+
+        run(VALIDATE, checkout)
+    finally:
+        for server in reversed(servers):
+            if server.poll() is None:
+                ctrl_c(server, "a server of the walkthrough", group=True)
+    assert sorted(p.name for p in (data / "incoming").iterdir()) == [
+        ".gitkeep",
+        "listings_2019-07-03.csv",
+        "listings_2019-07-10.csv",
+        "listings_2019-07-17.csv",
+        "listings_2019-07-24.csv",
+    ]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        time.sleep(1)
+        return False
