@@ -230,8 +230,6 @@ def test_metrics(
     registry: ModelRegistry = context.resources.registry
     warehouse: Warehouse = context.resources.warehouse
     week = week_of_partition(context.partition_key)
-    if config.tolerance < 0:
-        raise Failure(f"tolerance {config.tolerance} is negative: it is how many dollars of test MAE may be given up")
     test = splits[splits.split == "test"]
     rows = model_input(test)
     version = str(model.model_version.iloc[0])
