@@ -1,0 +1,68 @@
+"""The platform's weekly work as one plain Python script: the yardstick `benchmarks/e2e.py` measures against.
+
+Same reading, cleaning, split, fit and scoring with the same estimator as `weekly_pipeline`, and nothing else:
+no Dagster, no DuckDB, no checks, no MLflow. Outputs go to files in OUT (the clean rows with their split,
+the fitted model, the scores). Prints JSON: wall time and peak RSS of this process.
+
+    .venv/bin/python benchmarks/bare_pipeline.py DELIVERY.csv OUT [--estimator random_forest|gradient_boosting]
+"""
+
+import argparse
+import json
+import pickle
+import resource
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from nyc_rental.core.evaluation import score
+from nyc_rental.core.splitting import assign_splits
+from nyc_rental.core.training import ModelParams, build_model, predict_prices
+
+# The course's basic_cleaning: price 10..350 and the NYC bounding box.
+MIN_PRICE, MAX_PRICE = 10, 350
+LONGITUDE, LATITUDE = (-74.25, -73.50), (40.5, 41.2)
+
+
+def run(delivery: Path, out: Path, estimator: str) -> dict:
+    started = time.perf_counter()
+    rows = pd.read_csv(delivery)
+    rows = rows[rows.price.between(MIN_PRICE, MAX_PRICE)]
+    rows = rows[rows.longitude.between(*LONGITUDE) & rows.latitude.between(*LATITUDE)]
+    rows = rows.drop_duplicates("id", keep="last").reset_index(drop=True)
+    rows["last_review"] = pd.to_datetime(rows.last_review)
+    rows["split"] = assign_splits(rows).to_numpy()
+
+    train, val, test = (rows[rows.split == name] for name in ("train", "val", "test"))
+    model = build_model(ModelParams(estimator=estimator))
+    model.fit(train.drop(columns=["price", "split"]), train.price.to_numpy(dtype=float))
+    scores = {
+        name: score(part.price, predict_prices(model, part.drop(columns=["price", "split"]))).__dict__
+        for name, part in (("val", val), ("test", test))
+    }
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out / "clean_listings.csv", index=False)
+    (out / "model.pkl").write_bytes(pickle.dumps(model))
+    (out / "scores.json").write_text(json.dumps(scores, indent=2))
+    return {
+        "estimator": estimator,
+        "rows": len(rows),
+        "test_mae": round(scores["test"]["mae"], 3),
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("delivery", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--estimator", default="random_forest", choices=["random_forest", "gradient_boosting"])
+    args = parser.parse_args()
+    print(json.dumps(run(args.delivery, args.out, args.estimator)))
+
+
+if __name__ == "__main__":
+    main()
