@@ -13,12 +13,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from dagster import DagsterInstance
 
 from nyc_rental import settings
 from nyc_rental.core.delivery import week_start
-from nyc_rental.core.synthetic import delivery_file_name, generate_weeks, write_delivery
+from nyc_rental.core.synthetic import (
+    delivery_file_name,
+    generate_weeks,
+    rows_before_partial_export,
+    without_most_of_manhattan,
+    write_delivery,
+)
 from nyc_rental.definitions import QUIET, build_defs
 
 
@@ -80,14 +85,6 @@ def summarize(week: str, result) -> WeekSummary:
 
 
 DEMO_START = dt.date(2019, 7, 1)
-MANHATTAN_SHARE = 0.443  # of NYC listings in the July 2019 snapshot
-
-
-def without_most_of_manhattan(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """A partial export, the drift check's textbook case: nine Manhattan listings in ten are missing."""
-    manhattan = frame.index[frame.neighbourhood_group == "Manhattan"]
-    lost = pd.Series(manhattan).sample(frac=0.9, random_state=seed)
-    return frame.drop(index=lost)
 
 
 def write_demo_deliveries(
@@ -95,7 +92,7 @@ def write_demo_deliveries(
 ) -> list[Path]:
     """Deliveries for the demo weeks; an existing file is never overwritten (deliveries are never modified)."""
     paths = []
-    drawn = round(rows / (1 - 0.9 * MANHATTAN_SHARE)) if drift else rows  # still about `rows` once drifted
+    drawn = rows_before_partial_export(rows) if drift else rows
     # The demo's weeks are one market evolving from DEMO_START: a later week continues it, not restarts it.
     start = min(first_week, DEMO_START)
     skipped = (first_week - start).days // 7

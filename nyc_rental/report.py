@@ -14,12 +14,8 @@ COUNTED = ("raw_listings", "clean_listings", "validated_listings")
 
 def weeks_table(warehouse: Warehouse) -> pd.DataFrame:
     """One row per week: rows per listing table, then the week's model, test MAE and promotion."""
-    frame = pd.DataFrame()
-    for table in COUNTED:
-        rows = warehouse.read_all(table)
-        counts = rows.groupby("week").size().rename(table.removesuffix("_listings")) if len(rows) else None
-        if counts is not None:
-            frame = frame.join(counts, how="outer") if len(frame) else counts.to_frame()
+    counts = [warehouse.rows_per_week(table).rename(table.removesuffix("_listings")) for table in COUNTED]
+    frame = pd.concat([c for c in counts if len(c)], axis=1) if any(len(c) for c in counts) else pd.DataFrame()
     metrics = warehouse.read_all("test_metrics")
     if len(metrics):
         kept = metrics.set_index("week")[["model_version", "test_mae", "champion_version", "promoted"]]

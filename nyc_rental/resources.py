@@ -154,6 +154,14 @@ class Warehouse(ConfigurableResource):
             rows = con.execute(f"SELECT DISTINCT {WEEK_COLUMN} FROM {SCHEMA}.{table} ORDER BY 1").fetchall()
         return [_as_date(row[0]) for row in rows]
 
+    def rows_per_week(self, table: str) -> pd.Series:
+        """Row count of every week of `table`, oldest first (empty when the table does not exist)."""
+        with self.reading(table) as con:
+            if con is None:
+                return pd.Series(dtype="int64", name=table)
+            frame = con.execute(f"SELECT {WEEK_COLUMN}, count(*) AS n FROM {SCHEMA}.{table} GROUP BY 1 ORDER BY 1").df()
+        return frame.set_index(WEEK_COLUMN)["n"].rename(table)
+
     def count_by(self, table: str, week: dt.date, column: str) -> pd.Series:
         """Row counts of one week per value of `column` (the drift check's reference)."""
         with self.connect(read_only=True) as con:

@@ -1,6 +1,10 @@
 """Running weeks for real and reading what they left in the warehouse."""
 
 import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -71,3 +75,16 @@ def failure_messages(result) -> str:
     return "\n".join(
         str(event.message) + str(event.event_specific_data) for event in result.all_events if event.is_failure
     )
+
+
+@contextmanager
+def warehouse_held_open(path: Path) -> Iterator[int]:
+    """Another process (as a DuckDB CLI or notebook would) holding `path` open; yields its PID."""
+    code = f"import duckdb, time; con = duckdb.connect({str(path)!r}); print('open', flush=True); time.sleep(600)"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,14 +1,13 @@
 """The warehouse against a real DuckDB file, including one held by another process."""
 
 import datetime as dt
-import subprocess
-import sys
 import time
 
 import pandas as pd
 import pytest
 
 from nyc_rental.resources import Warehouse, WarehouseError
+from nyc_rental_tests.helpers import warehouse_held_open
 
 WEEK = dt.date(2019, 7, 8)
 
@@ -32,24 +31,11 @@ def test_replacing_a_week_keeps_the_others_and_refuses_an_empty_frame(home):
 def test_a_warehouse_held_by_another_process_fails_naming_the_file_and_the_holder(home):
     path = home / "warehouse.duckdb"
     Warehouse(path=str(path)).replace_week("t", WEEK, pd.DataFrame({"a": [1]}))
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    with warehouse_held_open(path) as holder:
         started = time.monotonic()
         with pytest.raises(WarehouseError) as error:
             Warehouse(path=str(path), lock_timeout_seconds=2).replace_week("t", WEEK, pd.DataFrame({"a": [2]}))
         assert time.monotonic() - started < 30
         message = str(error.value)
-        assert str(path) in message and f"PID {holder.pid}" in message and "close that DuckDB session" in message
-    finally:
-        holder.kill()
-        holder.wait()
+        assert str(path) in message and f"PID {holder}" in message and "close that DuckDB session" in message
     assert Warehouse(path=str(path)).read_week("t", WEEK).a.tolist() == [1]

@@ -722,6 +722,22 @@ def generate_weeks(
     return deliveries
 
 
+#: Share of Manhattan listings a partial export loses (`without_most_of_manhattan`).
+PARTIAL_EXPORT_LOSS = 0.9
+
+
+def without_most_of_manhattan(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A partial export, the drift check's textbook case: nine Manhattan listings in ten are missing."""
+    manhattan = frame.index[frame.neighbourhood_group == "Manhattan"]
+    lost = pd.Series(manhattan).sample(frac=PARTIAL_EXPORT_LOSS, random_state=seed)
+    return frame.drop(index=lost)
+
+
+def rows_before_partial_export(rows: int) -> int:
+    """How many listings to draw so that about `rows` are left once most of Manhattan is gone."""
+    return round(rows / (1 - PARTIAL_EXPORT_LOSS * BOROUGH_SHARES["Manhattan"]))
+
+
 def write_delivery(frame: pd.DataFrame, path: pathlib.Path) -> pathlib.Path:
     """Write ``frame`` as an Inside Airbnb summary CSV, atomically.
 

@@ -3,8 +3,6 @@
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import duckdb
@@ -12,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
-from nyc_rental_tests.helpers import synthetic_delivery, week_counts
+from nyc_rental_tests.helpers import synthetic_delivery, warehouse_held_open, week_counts
 from nyc_rental_tests.integration.dagster_dev import wait_for
 
 pytestmark = pytest.mark.integration
@@ -128,24 +126,11 @@ def test_a_fixed_file_redelivered_for_a_failed_week_runs_again(dev_factory):
 def test_a_warehouse_held_open_by_another_process_fails_the_run_naming_the_file_and_holder(dev_factory):
     dev = dev_factory(env={"NYC_RENTAL_LOCK_TIMEOUT_SECONDS": "5"})
     warehouse = dev.home / "warehouse.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}); print('open', flush=True); time.sleep(600)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "open"
+    with warehouse_held_open(warehouse) as holder:
         synthetic_delivery(dev.home / "incoming", "2019-07-02", rows=ROWS, seed=1)
         run = dev.wait_for_run("2019-07-01", timeout=180)
         assert run["status"] == "FAILURE"
         message = dev.failure_text(run["runId"])
-        assert str(warehouse) in message and f"PID {holder.pid}" in message
+        assert str(warehouse) in message and f"PID {holder}" in message
         assert "close that DuckDB session" in message
-    finally:
-        holder.kill()
-        holder.wait()
     assert week_counts(dev.home, "raw_listings") == {}
