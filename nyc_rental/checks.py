@@ -1,17 +1,29 @@
 """Blocking, partitioned data checks on `clean_listings`, each a thin wrapper over `core.quality`.
 
-A failing check stops `validated_listings` and everything downstream for that week only.
+A failing check stops `validated_listings` and everything downstream for that week only. The six checks are
+one step (a multi-asset check), so the week is read from the warehouse once rather than six times.
 """
 
 import warnings
+from collections.abc import Iterator
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetCheckResult, MetadataValue, PreviewWarning, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSpec,
+    MetadataValue,
+    PreviewWarning,
+    multi_asset_check,
+)
 
 from nyc_rental.assets.listings import clean_listings
 from nyc_rental.core.quality import DATA_TESTS
 from nyc_rental.partitions import week_of_partition, weekly_partitions
 from nyc_rental.resources import DataTests
+
+clean_listings_key = clean_listings.key
 
 DESCRIPTIONS = {
     "column_names": "The 16 columns of the summary format are present, in the course's order.",
@@ -34,26 +46,40 @@ def _metadata(figures: dict) -> dict:
     }
 
 
-def _data_check(test: str):
-    @asset_check(
-        asset=clean_listings,
-        name=test,
-        description=DESCRIPTIONS[test],
-        blocking=True,
-        partitions_def=weekly_partitions,
-    )
-    def check(
-        context: AssetCheckExecutionContext, clean_listings: pd.DataFrame, data_tests: DataTests
-    ) -> AssetCheckResult:
-        week = week_of_partition(context.partition_key)
-        outcome = data_tests.evaluate(clean_listings, week, only=(test,))[test]
-        if not outcome.passed:
-            context.log.error(f"week {week}, {test}: {outcome.summary}")
-        return AssetCheckResult(passed=outcome.passed, description=outcome.summary, metadata=_metadata(outcome.figures))
-
-    return check
-
-
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", PreviewWarning)  # partitioned checks are "preview" in dagster 1.13
-    data_checks = [_data_check(test) for test in DATA_TESTS]
+    SPECS = [
+        AssetCheckSpec(
+            name=test,
+            asset=clean_listings,
+            description=DESCRIPTIONS[test],
+            blocking=True,
+            partitions_def=weekly_partitions,
+        )
+        for test in DATA_TESTS
+    ]
+
+
+@multi_asset_check(
+    specs=SPECS,
+    name="clean_listings_data_tests",
+    can_subset=True,
+    description="The week's data tests on clean_listings, run in one step so the week is read once.",
+)
+def data_checks(
+    context: AssetCheckExecutionContext, clean_listings: pd.DataFrame, data_tests: DataTests
+) -> Iterator[AssetCheckResult]:
+    week = week_of_partition(context.partition_key)
+    selected = tuple(
+        test for test in DATA_TESTS if AssetCheckKey(clean_listings_key, test) in context.selected_asset_check_keys
+    )
+    for test, outcome in data_tests.evaluate(clean_listings, week, only=selected).items():
+        if not outcome.passed:
+            context.log.error(f"week {week}, {test}: {outcome.summary}")
+        yield AssetCheckResult(
+            asset_key=clean_listings_key,
+            check_name=test,
+            passed=outcome.passed,
+            description=outcome.summary,
+            metadata=_metadata(outcome.figures),
+        )

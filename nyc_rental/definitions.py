@@ -42,7 +42,7 @@ def build_defs(home: Path | None = None) -> Definitions:
     """Definitions writing under `home` (default: NYC_RENTAL_HOME)."""
     return Definitions(
         assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics],
-        asset_checks=data_checks,
+        asset_checks=[data_checks],
         jobs=[weekly_pipeline, promote_model],
         sensors=[incoming_listings_sensor, close_mlflow_runs_of_failed_runs],
         resources=resources_for(home or settings.nyc_rental_home()),

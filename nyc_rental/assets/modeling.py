@@ -1,13 +1,23 @@
 """The modeling half: a validated week split, a model trained and registered, then scored and maybe promoted."""
 
 import json
+import os
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 import mlflow
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    DagsterRunStatus,
+    Failure,
+    MetadataValue,
+    Output,
+    RunsFilter,
+    asset,
+)
 from pydantic import Field
 from threadpoolctl import threadpool_limits
 
@@ -67,10 +77,11 @@ class ModelConfig(Config):
     estimator: str = Field(default="gradient_boosting", description="'gradient_boosting' or 'random_forest'")
     sweep: bool = Field(default=False, description="fit a grid of candidates (nested MLflow runs), keep the best")
     threads: int = Field(
-        default=1,
+        default=0,
         description=(
-            "CPU threads for training and scoring. Gradient boosting's OpenMP threads slow down many times over "
-            "when other runs (a backfill) share the cores, so the default is one."
+            "CPU threads for training and scoring; 0: every core when no other run of this instance is in "
+            "progress, else one (gradient boosting's OpenMP threads slow down many times over when other runs, "
+            "a backfill, share the cores)."
         ),
     )
     random_seed: int = training.ModelParams.random_seed
@@ -87,6 +98,16 @@ class ModelConfig(Config):
     max_iter: int = training.ModelParams.max_iter
     max_leaf_nodes: int = training.ModelParams.max_leaf_nodes
     l2_regularization: float = training.ModelParams.l2_regularization
+
+
+def cpu_threads(context: AssetExecutionContext, requested: int = 0) -> int:
+    """How many threads this step may compute with: `requested`, or with 0 every core when this run is alone."""
+    if requested > 0:
+        return requested
+    running = context.instance.get_runs_count(
+        RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])
+    )
+    return len(os.sched_getaffinity(0)) if running <= 1 else 1
 
 
 def _version() -> str:
@@ -119,7 +140,8 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         raise Failure(f"estimator {params.estimator!r} is unknown: choose one of {', '.join(training.ESTIMATORS)}")
     train = model_input(splits[splits.split == "train"]).assign(price=splits.loc[splits.split == "train", "price"])
     val = model_input(splits[splits.split == "val"]).assign(price=splits.loc[splits.split == "val", "price"])
-    with threadpool_limits(limits=config.threads):
+    threads = cpu_threads(context, config.threads)
+    with threadpool_limits(limits=threads):
         candidates = training.sweep_grid(params) if config.sweep else [params]
         fitted = []
         for number, candidate_params in enumerate(candidates, start=1):
@@ -135,7 +157,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         best = training.best_of(fitted)
 
         importance = evaluation.input_importance(best.model, val, seed=params.random_seed)
-    mlflow.log_params(best.params.relevant() | {"sweep": config.sweep, "candidates": len(fitted)})
+    mlflow.log_params(best.params.relevant() | {"sweep": config.sweep, "candidates": len(fitted), "threads": threads})
     mlflow.log_metrics(
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
     )
@@ -194,6 +216,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
             "val_r2": best.validation.r2,
             "candidates": len(fitted),
             "fit_seconds": round(best.fit_seconds, 2),
+            "threads": threads,
             "mlflow_run_id": run_id,
             "feature_importance_plot": MetadataValue.url(artifact_uri),
             "top_inputs": MetadataValue.json({k: round(float(v), 3) for k, v in importance.head(8).items()}),
@@ -235,7 +258,7 @@ def test_metrics(
     version = str(model.model_version.iloc[0])
     champion = registry.champion()
     champion_mae = None
-    with threadpool_limits(limits=1):  # see ModelConfig.threads
+    with threadpool_limits(limits=cpu_threads(context)):  # see ModelConfig.threads
         predicted = training.predict_prices(registry.load(version), rows)
         if champion is not None and str(champion.version) != version:
             champion_predicted = training.predict_prices(registry.load(champion.version), rows)

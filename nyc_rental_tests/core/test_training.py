@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from nyc_rental.core.cleaning import clean_listings
 from nyc_rental.core.delivery import RAW_COLUMNS
@@ -80,3 +81,17 @@ def test_model_input_keeps_the_delivery_columns_but_price():
     assert "price" not in frame and "extra" not in frame and len(frame.columns) == 15
     assert frame.loc[0, "id"] == 1.0 and frame.loc[0, "last_review"] == "2019-05-01"
     assert frame["name"].isna().all()
+
+
+@pytest.mark.parametrize("estimator", ["random_forest", "gradient_boosting"])
+def test_the_thread_count_does_not_change_the_model(estimator, splits):
+    """The model step picks its threads by load (all cores alone, one in a backfill): the week's model must
+    not depend on that choice. (The forest averages its trees in whatever order its threads finish, so its
+    predictions may differ in the last bits.)"""
+    params = ModelParams(estimator=estimator, n_estimators=20, max_iter=50)
+    predictions = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            model = fit_candidate(params, splits["train"], splits["val"]).model
+            predictions.append(predict_prices(model, splits["test"].drop(columns="price")))
+    np.testing.assert_allclose(predictions[0], predictions[1], rtol=1e-12)

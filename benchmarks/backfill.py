@@ -1,0 +1,93 @@
+"""Backfills of 4, 8 and 16 synthetic weeks under `dagster dev` with the shipped instance settings.
+
+For each size, on a fresh temporary home and Dagster instance (the repository's `.dagster/dagster.yaml`: four
+runs at once, one step per pool): `dagster dev` starts, the sensor is switched off, the demo's generator
+writes that many consecutive weekly deliveries of 20,000 listings to incoming/, and one asset backfill of all
+six assets over those weeks is launched the way the UI's Materialize dialog launches it. Timed from the launch
+to the end of the last run. Prints JSON: total seconds, seconds per week, run durations and the most runs in
+flight at once, for each size; and the spread of seconds per week across sizes (flat means the cost of a week
+does not grow with the backfill).
+
+    .venv/bin/python benchmarks/backfill.py [--weeks 4,8,16] [--rows 20000]
+"""
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from nyc_rental.core.delivery import week_start  # noqa: E402
+from nyc_rental.demo import DEMO_START, write_demo_deliveries  # noqa: E402
+from nyc_rental_tests.integration.dagster_dev import DagsterDev  # noqa: E402
+
+ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]
+
+
+def most_in_flight(runs: list[dict]) -> int:
+    """The largest number of runs that were executing at the same moment."""
+    edges = sorted([(r["startTime"], 1) for r in runs] + [(r["endTime"], -1) for r in runs])
+    flying = peak = 0
+    for _, step in edges:
+        flying += step
+        peak = max(peak, flying)
+    return peak
+
+
+def one_backfill(weeks: int, rows: int, seed: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "home" / "incoming").mkdir(parents=True)
+        dev = DagsterDev(root / "home", root / "dagster_home").start()
+        try:
+            dev.stop_sensor()
+            with contextlib.redirect_stdout(sys.stderr):
+                paths = write_demo_deliveries(root / "home" / "incoming", weeks, rows, DEMO_START, seed)
+            keys = [week_start(dt.date.fromisoformat(p.stem.removeprefix("listings_"))).isoformat() for p in paths]
+            launched = time.time()
+            backfill = dev.wait_for_backfill(dev.launch_backfill(keys, ASSETS), timeout=600 + 240 * weeks)
+            runs = backfill["runs"]
+            failed = [r["runId"] for r in runs if r["status"] != "SUCCESS"]
+            if failed or len(runs) != weeks:
+                raise RuntimeError(f"backfill of {weeks} weeks: {len(runs)} runs, failed: {failed}\n{dev.log_tail()}")
+        finally:
+            dev.stop()
+    total = max(r["endTime"] for r in runs) - launched
+    durations = [r["endTime"] - r["startTime"] for r in runs]
+    return {
+        "weeks": weeks,
+        "rows_per_week": rows,
+        "total_seconds": round(total, 1),
+        "seconds_per_week": round(total / weeks, 1),
+        "run_seconds_median": round(statistics.median(durations), 1),
+        "run_seconds_max": round(max(durations), 1),
+        "most_runs_in_flight": most_in_flight(runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weeks", default="4,8,16", help="backfill sizes, comma-separated")
+    parser.add_argument("--rows", type=int, default=20_000, help="listings per weekly delivery")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "backfills": []}
+    for weeks in (int(n) for n in args.weeks.split(",")):
+        figures = one_backfill(weeks, args.rows, args.seed)
+        print(json.dumps(figures), file=sys.stderr, flush=True)
+        report["backfills"].append(figures)
+    per_week = [b["seconds_per_week"] for b in report["backfills"]]
+    report["seconds_per_week_max_over_min"] = round(max(per_week) / min(per_week), 2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
