@@ -10,7 +10,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install demo test dev validate report promote clean-data mlflow-ui serve
+.PHONY: install demo test dev validate report promote clean-data mlflow-ui serve \
+	bench-e2e bench-profile bench-backfill bench-scale bench-quality
 
 $(INSTALLED): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "nyc-rental needs Python 3.11 or newer")'
@@ -53,3 +54,20 @@ mlflow-ui: $(INSTALLED)
 serve: $(INSTALLED)
 	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" \
 		$(BIN)/mlflow models serve -m "models:/nyc_rental_price@champion" --env-manager local --host 127.0.0.1 --port 5001
+
+# Benchmarks: each prints JSON figures (README, "Performance"); none is a test. They read the real deliveries
+# from NYC_RENTAL_SAMPLES (default ../shared/data/nyc_airbnb) or use the synthetic generator.
+bench-e2e: $(INSTALLED)
+	$(BIN)/python benchmarks/e2e.py
+
+bench-profile: $(INSTALLED)
+	$(BIN)/python benchmarks/profile_week.py
+
+bench-backfill: $(INSTALLED)
+	$(BIN)/python benchmarks/backfill.py
+
+bench-scale: $(INSTALLED)
+	$(BIN)/python benchmarks/scale.py
+
+bench-quality: $(INSTALLED)
+	$(BIN)/python benchmarks/model_quality.py

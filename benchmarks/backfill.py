@@ -27,19 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from nyc_rental.core.delivery import week_start  # noqa: E402
 from nyc_rental.demo import DEMO_START, write_demo_deliveries  # noqa: E402
-from nyc_rental_tests.integration.dagster_dev import DagsterDev  # noqa: E402
+from nyc_rental_tests.integration.dagster_dev import DagsterDev, max_in_flight  # noqa: E402
 
 ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]
-
-
-def most_in_flight(runs: list[dict]) -> int:
-    """The largest number of runs that were executing at the same moment."""
-    edges = sorted([(r["startTime"], 1) for r in runs] + [(r["endTime"], -1) for r in runs])
-    flying = peak = 0
-    for _, step in edges:
-        flying += step
-        peak = max(peak, flying)
-    return peak
 
 
 def one_backfill(weeks: int, rows: int, seed: int) -> dict:
@@ -69,7 +59,7 @@ def one_backfill(weeks: int, rows: int, seed: int) -> dict:
         "seconds_per_week": round(total / weeks, 1),
         "run_seconds_median": round(statistics.median(durations), 1),
         "run_seconds_max": round(max(durations), 1),
-        "most_runs_in_flight": most_in_flight(runs),
+        "most_runs_in_flight": max_in_flight([(r["startTime"], r["endTime"]) for r in runs]),
     }
 
 

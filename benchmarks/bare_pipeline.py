@@ -4,7 +4,7 @@ Same reading, cleaning, split, fit and scoring with the same estimator as `weekl
 no Dagster, no DuckDB, no checks, no MLflow. Outputs go to files in OUT (the clean rows with their split,
 the fitted model, the scores). Prints JSON: wall time and peak RSS of this process.
 
-    .venv/bin/python benchmarks/bare_pipeline.py DELIVERY.csv OUT [--estimator random_forest|gradient_boosting]
+    .venv/bin/python benchmarks/bare_pipeline.py DELIVERY.csv OUT [--estimator NAME] [--sweep]
 """
 
 import argparse
@@ -18,14 +18,14 @@ import pandas as pd
 
 from nyc_rental.core.evaluation import score
 from nyc_rental.core.splitting import assign_splits
-from nyc_rental.core.training import ModelParams, build_model, predict_prices
+from nyc_rental.core.training import ModelParams, best_of, fit_candidate, predict_prices, sweep_grid
 
 # The course's basic_cleaning: price 10..350 and the NYC bounding box.
 MIN_PRICE, MAX_PRICE = 10, 350
 LONGITUDE, LATITUDE = (-74.25, -73.50), (40.5, 41.2)
 
 
-def run(delivery: Path, out: Path, estimator: str) -> dict:
+def run(delivery: Path, out: Path, estimator: str, sweep: bool = False) -> dict:
     started = time.perf_counter()
     rows = pd.read_csv(delivery)
     rows = rows[rows.price.between(MIN_PRICE, MAX_PRICE)]
@@ -34,12 +34,13 @@ def run(delivery: Path, out: Path, estimator: str) -> dict:
     rows["last_review"] = pd.to_datetime(rows.last_review)
     rows["split"] = assign_splits(rows).to_numpy()
 
-    train, val, test = (rows[rows.split == name] for name in ("train", "val", "test"))
-    model = build_model(ModelParams(estimator=estimator))
-    model.fit(train.drop(columns=["price", "split"]), train.price.to_numpy(dtype=float))
+    train, val, test = (rows[rows.split == name].drop(columns="split") for name in ("train", "val", "test"))
+    params = ModelParams(estimator=estimator)
+    best = best_of([fit_candidate(p, train, val) for p in (sweep_grid(params) if sweep else [params])])
+    model = best.model
     scores = {
-        name: score(part.price, predict_prices(model, part.drop(columns=["price", "split"]))).__dict__
-        for name, part in (("val", val), ("test", test))
+        "val": best.validation.__dict__,
+        "test": score(test.price, predict_prices(model, test.drop(columns="price"))).__dict__,
     }
 
     out.mkdir(parents=True, exist_ok=True)
@@ -48,6 +49,7 @@ def run(delivery: Path, out: Path, estimator: str) -> dict:
     (out / "scores.json").write_text(json.dumps(scores, indent=2))
     return {
         "estimator": estimator,
+        "candidates": len(sweep_grid(params)) if sweep else 1,
         "rows": len(rows),
         "test_mae": round(scores["test"]["mae"], 3),
         "seconds": round(time.perf_counter() - started, 2),
@@ -60,8 +62,9 @@ def main() -> None:
     parser.add_argument("delivery", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--estimator", default="random_forest", choices=["random_forest", "gradient_boosting"])
+    parser.add_argument("--sweep", action="store_true", help="fit the sweep's grid, keep the best by validation MAE")
     args = parser.parse_args()
-    print(json.dumps(run(args.delivery, args.out, args.estimator)))
+    print(json.dumps(run(args.delivery, args.out, args.estimator, args.sweep)))
 
 
 if __name__ == "__main__":

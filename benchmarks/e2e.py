@@ -113,7 +113,9 @@ def one_round(root: Path, sample: Path, setting: dict) -> dict:
     home = fresh_home(root, sample)
     estimator = setting["estimator"]
     wall, peak, out = timed(
-        [python, str(BENCHMARKS / "bare_pipeline.py"), str(sample), str(home / "bare"), "--estimator", estimator], env
+        [python, str(BENCHMARKS / "bare_pipeline.py"), str(sample), str(home / "bare"), "--estimator", estimator]
+        + (["--sweep"] if setting.get("sweep") else []),
+        env,
     )
     bare = json.loads(out)
     figures["bare"] = {"seconds": bare["seconds"], "process_seconds": wall, "peak_rss_mb": bare["peak_rss_mb"]}

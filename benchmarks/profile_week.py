@@ -1,18 +1,20 @@
 """Where the platform's own time goes for one week of sample2 (the week `e2e.py` runs).
 
-Three views, each from a fresh process on a fresh temporary home:
+Each view comes from a fresh process, each run from a fresh temporary home:
 - start-up: seconds to import the code location (`import nyc_rental`, what the UI, the daemon and every run
-  process pay), and the top-level packages that import pulls in, by cumulative import time (`-X importtime`);
+  process pay), and the import time of each top-level package it pulls in (`-X importtime`, own times summed);
 - first run only: creating the MLflow store and the Dagster instance's storage (SQL migrations), which every
   later week finds done (the run below is such a week);
-- steps: wall seconds of every step of `weekly_pipeline` in-process (asset and check steps, from the run's
-  own step events), plus the run's set-up and tear-down around them (MLflow store, resources);
-- by package: the run's profile (cProfile) with each function's own time charged to the package it belongs
-  to (duckdb, pandera, mlflow, matplotlib, sklearn, numpy, pandas, dagster, nyc_rental.core, ...); time in C
-  built-ins is charged to the package of their caller.
+- steps: wall seconds of every step of `weekly_pipeline` in-process (the asset steps and the checks' step),
+  split by the run's own events into loading inputs (DuckDB reads), computing, storing the output (DuckDB
+  writes) and the rest (type checks such as pandera's, events, metadata); plus the run's set-up and tear-down
+  around the steps (resources, the MLflow run);
+- by package: a second run under cProfile (which slows it), with each function's own time charged to the
+  package it belongs to (duckdb, pandera, mlflow, matplotlib, sklearn, numpy, pandas, dagster,
+  nyc_rental.core, ...); time in C built-ins is charged to the package of their caller.
 Prints JSON.
 
-    .venv/bin/python benchmarks/profile.py [--samples DIR] [--estimator gradient_boosting|random_forest]
+    .venv/bin/python benchmarks/profile_week.py [--samples DIR] [--estimator gradient_boosting|random_forest]
 """
 
 import argparse
@@ -30,32 +32,65 @@ sys.path.insert(0, str(BENCHMARKS))
 from e2e import DEFAULT_SAMPLES, QUIET, WEEK, fresh_home, prepare  # noqa: E402
 
 RUN = """
-import cProfile, json, pstats, sys, time
+import cProfile, json, sys, time
 from dagster import DagsterEventType, DagsterInstance
 from nyc_rental.definitions import build_defs
 from pathlib import Path
 home, week, run_config, stats_file = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 job = build_defs(home).resolve_job_def("weekly_pipeline")
+PHASES = {
+    DagsterEventType.STEP_START: "start",
+    DagsterEventType.LOADED_INPUT: "inputs_loaded",
+    DagsterEventType.STEP_OUTPUT: "output",
+    DagsterEventType.HANDLED_OUTPUT: "output_stored",
+    DagsterEventType.STEP_SUCCESS: "end",
+}
 with DagsterInstance.ephemeral() as instance:
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile() if stats_file else None
     started = time.time()
-    profiler.enable()
+    if profiler:
+        profiler.enable()
     result = job.execute_in_process(partition_key=week, instance=instance, run_config=run_config)
-    profiler.disable()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(stats_file)
     ended = time.time()
     assert result.success
-    profiler.dump_stats(stats_file)
-    steps, begun = {}, {}
+    steps = {}
     for record in instance.all_logs(result.run_id):
         event = record.dagster_event
-        if event is None or record.step_key is None:
-            continue
-        if event.event_type == DagsterEventType.STEP_START:
-            begun[record.step_key] = record.timestamp
-        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-            steps[record.step_key] = (begun[record.step_key], record.timestamp)
+        if event is not None and record.step_key is not None and event.event_type in PHASES:
+            steps.setdefault(record.step_key, {})[PHASES[event.event_type]] = record.timestamp
 print(json.dumps({"started": started, "ended": ended, "steps": steps}))
 """
+
+
+def step_phases(moments: dict) -> dict:
+    """A step's wall time split into loading its inputs, computing, storing its output, and the rest."""
+    start, end = moments["start"], moments["end"]
+    loaded = moments.get("inputs_loaded", start)
+    computed = moments.get("output", loaded)
+    stored = moments.get("output_stored", computed)
+    return {
+        "seconds": round(end - start, 2),
+        "load_inputs": round(loaded - start, 2),
+        "compute": round(computed - loaded, 2),
+        "store_output": round(stored - computed, 2),
+        "events_and_checks": round(end - stored, 2),
+    }
+
+
+def run_week(home: Path, run_config: dict, env: dict, stats_file: str = "") -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(home), WEEK, json.dumps(run_config), stats_file],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 # Packages whose own time is reported by name; everything else in site-packages is 'other libraries'.
 PACKAGES = (
@@ -147,26 +182,17 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as folder:
         report["first_run_only"] = prepare(fresh_home(Path(folder), args.samples / "sample2.csv", prepared=False))
-        home = fresh_home(Path(folder), args.samples / "sample2.csv")
-        stats_file = str(Path(folder) / "run.prof")
-        done = subprocess.run(
-            [sys.executable, "-c", RUN, str(home), WEEK, json.dumps(run_config), stats_file],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode:
-            raise RuntimeError(done.stderr[-3000:])
-        run = json.loads(done.stdout.strip().splitlines()[-1])
-        steps = {key: round(end - start, 2) for key, (start, end) in sorted(run["steps"].items(), key=lambda s: s[1])}
-        first = min(start for start, _ in run["steps"].values())
-        last = max(end for _, end in run["steps"].values())
+        run = run_week(fresh_home(Path(folder), args.samples / "sample2.csv"), run_config, env)
+        moments = sorted(run["steps"].items(), key=lambda item: item[1]["start"])
         report["run_seconds"] = round(run["ended"] - run["started"], 2)
-        report["steps_seconds"] = steps
+        report["steps"] = {key: step_phases(step) for key, step in moments}
         report["outside_steps_seconds"] = {
-            "before_first_step": round(first - run["started"], 2),
-            "after_last_step": round(run["ended"] - last, 2),
+            "before_first_step": round(moments[0][1]["start"] - run["started"], 2),
+            "after_last_step": round(run["ended"] - max(step["end"] for _, step in moments), 2),
         }
+        stats_file = str(Path(folder) / "run.prof")
+        profiled = run_week(fresh_home(Path(folder), args.samples / "sample2.csv"), run_config, env, stats_file)
+        report["profiled_run_seconds"] = round(profiled["ended"] - profiled["started"], 2)
         report["own_seconds_by_package"] = own_time_by_package(stats_file)
     print(json.dumps(report, indent=2))
 

@@ -5,6 +5,7 @@ Each instance runs in its own session (process group) on a free localhost port, 
 and NYC_RENTAL_HOME. `stop()` interrupts it as Ctrl-C would and fails if any process of it is left.
 """
 
+import itertools
 import os
 import shutil
 import signal
@@ -135,6 +136,12 @@ def wait_for(what: str, probe: Callable, timeout: float, every: float = 1.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(every)
+
+
+def max_in_flight(intervals: list[tuple[float, float]]) -> int:
+    """The most (start, end) intervals open at one moment: runs or steps executing at once."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    return max(itertools.accumulate(change for _, change in edges))
 
 
 class DagsterUI:

@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import synthetic_delivery, week_counts
-from nyc_rental_tests.integration.dagster_dev import REPO
+from nyc_rental_tests.integration.dagster_dev import REPO, max_in_flight
 
 pytestmark = pytest.mark.integration
 
@@ -136,11 +136,6 @@ def test_four_weeks_backfilled_at_once_overlap_but_take_turns_on_the_warehouse(d
         assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(in_pool))
     # ... and no step waited out the whole lock timeout or failed on the DuckDB lock.
     assert not any("locked" in dev.failure_text(run["runId"]) for run in runs)
-
-
-def max_in_flight(intervals: list[tuple[float, float]]) -> int:
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    return max(itertools.accumulate(change for _, change in edges))
 
 
 def step_intervals(dev, run_id: str) -> list[tuple[str, float, float]]:
