@@ -5,8 +5,9 @@ runs at once, one step per pool): `dagster dev` starts, the sensor is switched o
 writes that many consecutive weekly deliveries of 20,000 listings to incoming/, and one asset backfill of all
 six assets over those weeks is launched the way the UI's Materialize dialog launches it. Timed from the launch
 to the end of the last run. Prints JSON: total seconds, seconds per week, run durations and the most runs in
-flight at once, for each size; and the spread of seconds per week across sizes (flat means the cost of a week
-does not grow with the backfill).
+flight at once, for each size; the spread of seconds per week across sizes (flat means the cost of a week
+does not grow with the backfill); and a line through the totals: fixed seconds per backfill plus marginal
+seconds per week.
 
     .venv/bin/python benchmarks/backfill.py [--weeks 4,8,16] [--rows 20000]
 """
@@ -57,10 +58,30 @@ def one_backfill(weeks: int, rows: int, seed: int) -> dict:
         "rows_per_week": rows,
         "total_seconds": round(total, 1),
         "seconds_per_week": round(total / weeks, 1),
+        "seconds_to_first_run": round(min(r["startTime"] for r in runs) - launched, 1),
         "run_seconds_median": round(statistics.median(durations), 1),
         "run_seconds_max": round(max(durations), 1),
         "most_runs_in_flight": max_in_flight([(r["startTime"], r["endTime"]) for r in runs]),
     }
+
+
+def flatness(backfills: list[dict]) -> dict:
+    """Whether a week costs the same in small and large backfills.
+
+    Besides total / weeks, a least-squares line total = fixed + weeks x marginal splits the cost into what a
+    backfill pays once (the daemon picking it up, the first run starting alone) and what each week adds.
+    """
+    per_week = [b["seconds_per_week"] for b in backfills]
+    figures = {"seconds_per_week_max_over_min": round(max(per_week) / min(per_week), 2)}
+    if len(backfills) > 1:
+        weeks, totals = [b["weeks"] for b in backfills], [b["total_seconds"] for b in backfills]
+        mean_weeks, mean_total = statistics.fmean(weeks), statistics.fmean(totals)
+        slope = sum((w - mean_weeks) * (t - mean_total) for w, t in zip(weeks, totals)) / sum(
+            (w - mean_weeks) ** 2 for w in weeks
+        )
+        figures["marginal_seconds_per_week"] = round(slope, 1)
+        figures["fixed_seconds_per_backfill"] = round(mean_total - slope * mean_weeks, 1)
+    return figures
 
 
 def main() -> None:
@@ -74,8 +95,7 @@ def main() -> None:
         figures = one_backfill(weeks, args.rows, args.seed)
         print(json.dumps(figures), file=sys.stderr, flush=True)
         report["backfills"].append(figures)
-    per_week = [b["seconds_per_week"] for b in report["backfills"]]
-    report["seconds_per_week_max_over_min"] = round(max(per_week) / min(per_week), 2)
+    report |= flatness(report["backfills"])
     print(json.dumps(report, indent=2))
 
 
