@@ -23,6 +23,7 @@ from nyc_rental.core.quality import DATA_TESTS
 from nyc_rental.partitions import week_of_partition, weekly_partitions
 from nyc_rental.resources import DataTests
 
+# The check function's input is also named clean_listings (the week's rows), so keep the asset's key apart.
 clean_listings_key = clean_listings.key
 
 DESCRIPTIONS = {
