@@ -17,19 +17,22 @@ from pathlib import Path
 import pandas as pd
 
 from nyc_rental.core.evaluation import score
+from nyc_rental.core.rules import MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
 from nyc_rental.core.splitting import assign_splits
 from nyc_rental.core.training import ModelParams, best_of, fit_candidate, predict_prices, sweep_grid
 
-# The course's basic_cleaning: price 10..350 and the NYC bounding box.
-MIN_PRICE, MAX_PRICE = 10, 350
-LONGITUDE, LATITUDE = (-74.25, -73.50), (40.5, 41.2)
+# The course's basic_cleaning: the price range and the NYC bounding box.
+BOX = NYC_BOUNDING_BOX
 
 
 def run(delivery: Path, out: Path, estimator: str, sweep: bool = False) -> dict:
     started = time.perf_counter()
     rows = pd.read_csv(delivery)
     rows = rows[rows.price.between(MIN_PRICE, MAX_PRICE)]
-    rows = rows[rows.longitude.between(*LONGITUDE) & rows.latitude.between(*LATITUDE)]
+    rows = rows[
+        rows.longitude.between(BOX.min_longitude, BOX.max_longitude)
+        & rows.latitude.between(BOX.min_latitude, BOX.max_latitude)
+    ]
     rows = rows.drop_duplicates("id", keep="last").reset_index(drop=True)
     rows["last_review"] = pd.to_datetime(rows.last_review)
     rows["split"] = assign_splits(rows).to_numpy()

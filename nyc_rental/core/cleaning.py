@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
+from nyc_rental.core.rules import MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
 
 TEXT_COLUMNS = ("name", "host_name", "neighbourhood_group", "neighbourhood", "room_type")
 INTEGER_COLUMNS = (
@@ -33,12 +34,12 @@ EXAMPLES_PER_RULE = 5
 class CleaningRules:
     """The course's cleaning defaults: prices 10..350 and the New York City bounding box."""
 
-    min_price: float = 10.0
-    max_price: float = 350.0
-    min_longitude: float = -74.25
-    max_longitude: float = -73.50
-    min_latitude: float = 40.5
-    max_latitude: float = 41.2
+    min_price: float = MIN_PRICE
+    max_price: float = MAX_PRICE
+    min_longitude: float = NYC_BOUNDING_BOX.min_longitude
+    max_longitude: float = NYC_BOUNDING_BOX.max_longitude
+    min_latitude: float = NYC_BOUNDING_BOX.min_latitude
+    max_latitude: float = NYC_BOUNDING_BOX.max_latitude
 
 
 @dataclass

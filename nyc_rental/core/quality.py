@@ -14,8 +14,7 @@ import pandas as pd
 
 from nyc_rental.core.cleaning import inside_bounding_box
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
-
-BOROUGHS = ("Bronx", "Brooklyn", "Manhattan", "Queens", "Staten Island")
+from nyc_rental.core.rules import BOROUGHS, MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
 EXAMPLE_IDS = 10
 
 
@@ -23,12 +22,12 @@ EXAMPLE_IDS = 10
 class QualityThresholds:
     """The course's data-test defaults."""
 
-    min_price: float = 10.0
-    max_price: float = 350.0
-    min_longitude: float = -74.25
-    max_longitude: float = -73.50
-    min_latitude: float = 40.5
-    max_latitude: float = 41.2
+    min_price: float = MIN_PRICE
+    max_price: float = MAX_PRICE
+    min_longitude: float = NYC_BOUNDING_BOX.min_longitude
+    max_longitude: float = NYC_BOUNDING_BOX.max_longitude
+    min_latitude: float = NYC_BOUNDING_BOX.min_latitude
+    max_latitude: float = NYC_BOUNDING_BOX.max_latitude
     min_rows: int = 15_000
     max_rows: int = 1_000_000
     kl_threshold: float = 0.2

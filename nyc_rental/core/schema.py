@@ -4,7 +4,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from nyc_rental.core.quality import BOROUGHS
+from nyc_rental.core.rules import BOROUGHS
 
 
 class ValidatedListings(pa.DataFrameModel):
