@@ -72,7 +72,7 @@ print(json.dumps({
 
 
 def one_week(rows: int, root: Path) -> dict:
-    from nyc_rental.core.synthetic import generate_listings, write_delivery
+    from nyc_rental.synthetic import generate_listings, write_delivery
 
     home = Path(tempfile.mkdtemp(dir=root))
     (home / "incoming").mkdir()

@@ -17,14 +17,14 @@ from dagster import DagsterInstance
 
 from nyc_rental import settings
 from nyc_rental.core.delivery import week_start
-from nyc_rental.core.synthetic import (
+from nyc_rental.definitions import QUIET, build_defs
+from nyc_rental.synthetic import (
     delivery_file_name,
     generate_weeks,
     rows_before_partial_export,
     without_most_of_manhattan,
     write_delivery,
 )
-from nyc_rental.definitions import QUIET, build_defs
 
 
 @dataclass

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 from dagster import AssetKey
 
-from nyc_rental.core.synthetic import generate_listings, write_delivery
+from nyc_rental.synthetic import generate_listings, write_delivery
 
 LISTING_ASSETS = ("raw_listings", "clean_listings", "validated_listings")
 MODELING_ASSETS = ("splits", "model", "test_metrics")

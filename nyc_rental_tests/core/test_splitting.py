@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from nyc_rental.core.splitting import SplitParams, assign_splits, id_fraction, shares_by_split
-from nyc_rental.core.synthetic import generate_listings
+from nyc_rental.synthetic import generate_listings
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from nyc_rental.core.cleaning import clean_listings
 from nyc_rental.core.delivery import RAW_COLUMNS
 from nyc_rental.core.features import model_input
 from nyc_rental.core.splitting import assign_splits
-from nyc_rental.core.synthetic import generate_listings
 from nyc_rental.core.training import ModelParams, best_of, build_model, fit_candidate, predict_prices, sweep_grid
+from nyc_rental.synthetic import generate_listings
 
 
 @pytest.fixture(scope="module")

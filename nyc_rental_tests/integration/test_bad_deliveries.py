@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nyc_rental.core.synthetic import generate_listings
+from nyc_rental.synthetic import generate_listings
 from nyc_rental_tests.helpers import week_counts
 from nyc_rental_tests.integration.dagster_dev import wait_for
 

@@ -3,6 +3,8 @@ weekly continuity, the CSV format, determinism and a learnable price."""
 
 import ast
 import datetime
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +14,21 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 
-from nyc_rental.core import synthetic
+from nyc_rental import synthetic
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
-from nyc_rental.core.synthetic import (
+from nyc_rental.core.rules import BOROUGHS, MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
+from nyc_rental.synthetic import calibration, generator
+from nyc_rental.synthetic.calibration import (
+    AVAILABILITY_ZERO_SHARE,
     BOROUGH_BOXES,
     BOROUGH_SHARES,
-    NYC_BOUNDS,
+    LANDMARKS,
+    MEDIAN_PRICE,
+    NEIGHBOURHOODS,
     ROOM_SHARES,
     ROOM_TYPES,
+)
+from nyc_rental.synthetic.generator import (
     default_bad_rows,
     delivery_file_name,
     generate_listings,
@@ -42,8 +51,9 @@ def weeks() -> list[tuple[datetime.date, pd.DataFrame]]:
 
 
 def inside_box(frame: pd.DataFrame) -> pd.Series:
-    return frame["longitude"].between(NYC_BOUNDS["lon_min"], NYC_BOUNDS["lon_max"]) & frame["latitude"].between(
-        NYC_BOUNDS["lat_min"], NYC_BOUNDS["lat_max"]
+    box = NYC_BOUNDING_BOX
+    return frame["longitude"].between(box.min_longitude, box.max_longitude) & frame["latitude"].between(
+        box.min_latitude, box.max_latitude
     )
 
 
@@ -96,8 +106,9 @@ def test_ids_are_unique_integers_in_a_realistic_range(listings):
     assert listings["id"].min() > 0 and listings["id"].max() < 40_000_000
 
 
-def test_module_stays_free_of_dagster_and_mlflow():
-    tree = ast.parse(Path(synthetic.__file__).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("module", [synthetic, generator, calibration], ids=lambda module: module.__name__)
+def test_module_stays_free_of_dagster_and_mlflow(module):
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     imported = {
         alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
     }
@@ -105,6 +116,12 @@ def test_module_stays_free_of_dagster_and_mlflow():
         node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not imported & {"dagster", "mlflow"}
+
+
+def test_importing_the_package_loads_neither_dagster_nor_mlflow():
+    code = "import sys, nyc_rental.synthetic; print(sorted({m.split('.')[0] for m in sys.modules} & {'dagster', 'mlflow'}))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_invalid_sizes_are_refused():
@@ -117,6 +134,20 @@ def test_invalid_sizes_are_refused():
 
 
 # --- calibration -----------------------------------------------------------------------------
+
+
+def test_calibration_boroughs_are_exactly_the_rules_boroughs():
+    tables = (
+        BOROUGH_SHARES,
+        ROOM_SHARES,
+        MEDIAN_PRICE,
+        BOROUGH_BOXES,
+        NEIGHBOURHOODS,
+        AVAILABILITY_ZERO_SHARE,
+        LANDMARKS,
+    )
+    for table in tables:
+        assert set(table) == set(BOROUGHS)
 
 
 def test_borough_shares_match_the_calibration(listings):
@@ -154,8 +185,8 @@ def test_good_rows_are_inside_nyc_and_their_borough(listings):
 
 def test_cleaning_price_range_drops_a_realistic_share(listings):
     good = listings[~bad_mask(listings)]
-    assert (good["price"] >= 10).all()
-    dropped = 1 - listings["price"].between(10, 350).mean()
+    assert (good["price"] >= MIN_PRICE).all()
+    dropped = 1 - listings["price"].between(MIN_PRICE, MAX_PRICE).mean()
     assert 0.03 <= dropped <= 0.08  # real: 5.0 %
 
 
@@ -309,7 +340,7 @@ def test_write_delivery_replaces_an_existing_file(tmp_path):
 
 
 def test_a_small_model_learns_the_price(listings):
-    clean = listings[listings["price"].between(10, 350) & inside_box(listings)]
+    clean = listings[listings["price"].between(MIN_PRICE, MAX_PRICE) & inside_box(listings)]
     features = pd.get_dummies(clean[["room_type", "neighbourhood_group"]]).astype(float)
     numeric = [
         "latitude",
