@@ -1,10 +1,15 @@
-"""The code location: assets, checks, jobs, the sensor and the resources over NYC_RENTAL_HOME."""
+"""The code location: assets, checks, jobs, the sensors and the resources over NYC_RENTAL_HOME.
+
+`defs` is built when Dagster loads the location (`@definitions`), not when this module is imported. Nothing
+imported here loads scikit-learn, SciPy, MLflow or matplotlib: the steps that need them import them, so the
+code server, the daemon and every run process start without them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, definitions, in_process_executor
 
 from nyc_rental import settings
 from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
@@ -49,3 +54,9 @@ def build_defs(home: Path | None = None) -> Definitions:
         # Materializations launched from the UI run in-process too, like weekly_pipeline (see jobs.py).
         executor=in_process_executor,
     )
+
+
+@definitions
+def defs() -> Definitions:
+    """The location `dagster dev`, the code server and `dagster asset materialize -m nyc_rental` load."""
+    return build_defs()

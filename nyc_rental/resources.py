@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -13,6 +14,7 @@ import duckdb
 import pandas as pd
 from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
 
+from nyc_rental.config import fields_of
 from nyc_rental.core.delivery import Delivery, deliveries_of_week
 from nyc_rental.core.quality import DATA_TESTS, Outcome, QualityThresholds, run_data_tests
 from nyc_rental.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
@@ -227,28 +229,21 @@ class LandingFolder(ConfigurableResource):
         return deliveries_of_week(self.folder, week)
 
 
-class DataTests(ConfigurableResource):
-    """The course's data_check parameters, shared by the asset checks and `validated_listings`.
+class DataTests(fields_of(QualityThresholds, base=ConfigurableResource)):
+    """The course's data_check parameters (the fields of core.quality.QualityThresholds), shared by the asset
+    checks and `validated_listings`.
 
     The drift reference is `reference_week` when pinned, else the latest earlier week that has
     `validated_listings` (a week that failed never becomes a reference).
     """
 
     warehouse: Warehouse
-    min_price: float = QualityThresholds.min_price
-    max_price: float = QualityThresholds.max_price
-    min_longitude: float = QualityThresholds.min_longitude
-    max_longitude: float = QualityThresholds.max_longitude
-    min_latitude: float = QualityThresholds.min_latitude
-    max_latitude: float = QualityThresholds.max_latitude
-    min_rows: int = QualityThresholds.min_rows
-    max_rows: int = QualityThresholds.max_rows
-    kl_threshold: float = QualityThresholds.kl_threshold
     reference_week: str | None = None
 
     def thresholds(self) -> QualityThresholds:
-        fields = QualityThresholds.__dataclass_fields__
-        return QualityThresholds(**{name: getattr(self, name) for name in fields})
+        return QualityThresholds(
+            **{field.name: getattr(self, field.name) for field in dataclasses.fields(QualityThresholds)}
+        )
 
     def reference(self, week: dt.date) -> tuple[dt.date | None, pd.Series | None]:
         """The week to compare borough shares with, and its borough counts."""

@@ -17,31 +17,69 @@ from contextlib import suppress
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
-from dagster import BetaWarning, ConfigurableResource, DagsterEventType, Field, resource
+from dagster import (
+    BetaWarning,
+    ConfigurableResource,
+    DagsterEventType,
+    Field,
+    Noneable,
+    Permissive,
+    StringSource,
+    resource,
+)
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", BetaWarning)  # dagster-mlflow is marked beta; we rely on it knowingly
-    from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
-from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature
-from mlflow.tracking import MlflowClient
-from mlflow.types import ColSpec, Schema
-
-from nyc_rental.core.features import INPUT_COLUMNS, TEXT_INPUTS
+if TYPE_CHECKING:  # MLflow is imported where it is used: loading the code location must not pay for it
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.models import ModelSignature
+    from mlflow.tracking import MlflowClient
 
 EXPERIMENT = "nyc_rental"
 MODEL_NAME = "nyc_rental_price"
 CHAMPION = "champion"
-# Every input column is optional and nullable: the model predicts for rows with gaps.
-SIGNATURE = ModelSignature(
-    inputs=Schema(
-        [ColSpec("string" if name in TEXT_INPUTS else "double", name, required=False) for name in INPUT_COLUMNS]
+
+# dagster-mlflow's CONFIG_SCHEMA (dagster_mlflow.resources), repeated here because importing that module
+# imports MLflow; `test_tracking` fails if the two differ. Plus where a new experiment keeps its artifacts.
+MLFLOW_RUN_CONFIG = {
+    "experiment_name": Field(StringSource, is_required=True, description="MlFlow experiment name."),
+    "mlflow_tracking_uri": Field(
+        Noneable(StringSource), default_value=None, is_required=False, description="MlFlow tracking server uri."
     ),
-    outputs=Schema([ColSpec("double")]),
-)
+    "parent_run_id": Field(
+        Noneable(str),
+        default_value=None,
+        is_required=False,
+        description="Mlflow run ID of parent run if this is a nested run.",
+    ),
+    "mlflow_run_id": Field(
+        Noneable(str), default_value=None, is_required=False, description="Mlflow run ID to use for this run."
+    ),
+    "env": Field(Permissive(), description="Environment variables for mlflow setup."),
+    "env_to_tag": Field(
+        Noneable(list),
+        default_value=None,
+        is_required=False,
+        description="List of environment variables to log as tags in mlflow.",
+    ),
+    "extra_tags": Field(Permissive(), description="Any extra key-value tags to log to mlflow."),
+    "artifact_root": Field(str, description="Where a new experiment keeps its artifacts."),
+}
+
+
+def model_signature() -> ModelSignature:
+    """Every input column is optional and nullable: the model predicts for rows with gaps."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from nyc_rental.core.features import INPUT_COLUMNS, TEXT_INPUTS
+
+    return ModelSignature(
+        inputs=Schema(
+            [ColSpec("string" if name in TEXT_INPUTS else "double", name, required=False) for name in INPUT_COLUMNS]
+        ),
+        outputs=Schema([ColSpec("double")]),
+    )
 
 
 # What a saved model needs to load. Pinned from this environment, as MLflow's inference would, without the
@@ -60,8 +98,21 @@ def model_requirements() -> list[str]:
 
 def use_store(tracking_uri: str) -> None:
     """Point MLflow's process-wide tracking and registry at one store (the registry URI is cached apart)."""
+    import mlflow
+
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+
+
+def log_figure(figure, artifact_file: str) -> None:
+    """Log a matplotlib figure to the active MLflow run, then close it (pyplot keeps every open figure)."""
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    try:
+        mlflow.log_figure(figure, artifact_file)
+    finally:
+        plt.close(figure)
 
 
 def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
@@ -70,6 +121,8 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
     Runs that start together (a backfill) would otherwise migrate a fresh SQLite store at the same time,
     which can fail: a file lock beside the artifacts lets one process create it while the others wait.
     """
+    from mlflow.tracking import MlflowClient
+
     root = Path(artifact_root)
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".store.lock", "w") as lock:
@@ -87,13 +140,16 @@ def _failed_steps(instance, run_id: str) -> list[str]:
 
 
 @resource(
-    config_schema={
-        **CONFIG_SCHEMA,
-        "artifact_root": Field(str, description="Where a new experiment keeps its artifacts."),
-    },
+    config_schema=MLFLOW_RUN_CONFIG,
     description="The MLflow run of this Dagster run, named after its week; ends with the run's outcome.",
 )
 def mlflow_run(context):
+    import mlflow
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)  # dagster-mlflow is marked beta; we rely on it knowingly
+        from dagster_mlflow.resources import MlFlow
+
     config = context.resource_config
     use_store(config["mlflow_tracking_uri"])
     ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_root"])
@@ -122,20 +178,28 @@ class ModelRegistry(ConfigurableResource):
     model_name: str = MODEL_NAME
 
     def client(self) -> MlflowClient:
+        from mlflow.tracking import MlflowClient
+
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def champion(self) -> ModelVersion | None:
+        from mlflow.exceptions import MlflowException
+
         with suppress(MlflowException):
             return self.client().get_model_version_by_alias(self.model_name, CHAMPION)
         return None
 
     def version(self, version: str) -> ModelVersion:
+        from mlflow.exceptions import MlflowException
+
         try:
             return self.client().get_model_version(self.model_name, str(version))
         except MlflowException as error:
             raise ValueError(f"{self.model_name} has no version {version}: {error.message}") from None
 
     def load(self, version: str):
+        import mlflow
+
         use_store(self.tracking_uri)
         return mlflow.sklearn.load_model(f"models:/{self.model_name}/{version}")
 

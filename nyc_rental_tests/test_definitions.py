@@ -8,15 +8,15 @@ from pathlib import Path
 
 from dagster import AssetKey
 
-from nyc_rental import defs
 from nyc_rental.core.quality import DATA_TESTS
+from nyc_rental.definitions import build_defs
 from nyc_rental_tests.conftest import REPO
 
 ASSETS = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
 
 
-def test_every_asset_has_a_description_a_code_version_and_its_group():
-    graph = defs.resolve_asset_graph()
+def test_every_asset_has_a_description_a_code_version_and_its_group(home):
+    graph = build_defs(home).resolve_asset_graph()
     for name in ASSETS:
         node = graph.get(AssetKey(name))
         assert node.description, name
@@ -25,8 +25,8 @@ def test_every_asset_has_a_description_a_code_version_and_its_group():
         assert node.partitions_def is not None, name
 
 
-def test_the_checks_are_blocking_and_partitioned_like_their_asset():
-    graph = defs.resolve_asset_graph()
+def test_the_checks_are_blocking_and_partitioned_like_their_asset(home):
+    graph = build_defs(home).resolve_asset_graph()
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert set(checks) == set(DATA_TESTS) and len(DATA_TESTS) == 6
     for spec in checks.values():

@@ -3,14 +3,16 @@
 import warnings
 
 import pandas as pd
-from dagster import AssetExecutionContext, BetaWarning, Config, Failure, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, BetaWarning, Failure, MetadataValue, Output
 from dagster_pandera import pandera_schema_to_dagster_type
 
+from nyc_rental.assets import weekly_asset
 from nyc_rental.assets.metadata import markdown_table
+from nyc_rental.config import fields_of
 from nyc_rental.core import cleaning, quality
 from nyc_rental.core.delivery import RAW_COLUMNS, DeliveryError, read_delivery
 from nyc_rental.core.schema import ValidatedListings, coerce_validated
-from nyc_rental.partitions import week_of_partition, weekly_partitions
+from nyc_rental.partitions import week_of_partition
 from nyc_rental.resources import WAREHOUSE_POOL, DataTests, LandingFolder
 
 GROUP = "listings"
@@ -19,9 +21,8 @@ with warnings.catch_warnings():
     ValidatedListingsType = pandera_schema_to_dagster_type(ValidatedListings)
 
 
-@asset(
+@weekly_asset(
     group_name=GROUP,
-    partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
@@ -73,20 +74,12 @@ def raw_listings(context: AssetExecutionContext, landing: LandingFolder) -> Outp
     )
 
 
-class CleaningConfig(Config):
-    """The course's basic_cleaning parameters. Defaults live in core.cleaning.CleaningRules."""
-
-    min_price: float = cleaning.CleaningRules.min_price
-    max_price: float = cleaning.CleaningRules.max_price
-    min_longitude: float = cleaning.CleaningRules.min_longitude
-    max_longitude: float = cleaning.CleaningRules.max_longitude
-    min_latitude: float = cleaning.CleaningRules.min_latitude
-    max_latitude: float = cleaning.CleaningRules.max_latitude
+class CleaningConfig(fields_of(cleaning.CleaningRules)):
+    """The course's basic_cleaning parameters: the fields of core.cleaning.CleaningRules."""
 
 
-@asset(
+@weekly_asset(
     group_name=GROUP,
-    partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
@@ -122,9 +115,8 @@ def clean_listings(
     )
 
 
-@asset(
+@weekly_asset(
     group_name=GROUP,
-    partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,

@@ -1,49 +1,43 @@
-"""The modeling half: a validated week split, a model trained and registered, then scored and maybe promoted."""
+"""The modeling half: a validated week split, a model trained and registered, then scored and maybe promoted.
+
+scikit-learn, MLflow and the plots are imported inside `model` and `test_metrics`, the steps that use them, so
+loading the code location (every run process, the code server, the daemon) does not pay for them.
+"""
 
 import json
 import os
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
-import mlflow
 import numpy as np
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    Config,
-    DagsterRunStatus,
-    Failure,
-    MetadataValue,
-    Output,
-    RunsFilter,
-    asset,
-)
+from dagster import AssetExecutionContext, Config, DagsterRunStatus, Failure, MetadataValue, Output, RunsFilter
 from pydantic import Field
-from threadpoolctl import threadpool_limits
 
+from nyc_rental.assets import weekly_asset
 from nyc_rental.assets.metadata import markdown_table
+from nyc_rental.config import fields_of
 from nyc_rental.core import evaluation, splitting, training
-from nyc_rental.core.features import model_input
-from nyc_rental.partitions import week_of_partition, weekly_partitions
+from nyc_rental.partitions import week_of_partition
 from nyc_rental.resources import TRAINING_POOL, WAREHOUSE_POOL, Warehouse
-from nyc_rental.tracking import MODEL_NAME, SIGNATURE, ModelRegistry, git_commit, model_requirements
+from nyc_rental.tracking import (
+    MODEL_NAME,
+    ModelRegistry,
+    git_commit,
+    log_figure,
+    model_requirements,
+    model_signature,
+)
 
 GROUP = "modeling"
 
 
-class SplitConfig(Config):
-    """The course's data_split parameters; `method` 'hash' keeps each listing in one split every week."""
-
-    test_size: float = splitting.SplitParams.test_size
-    val_size: float = splitting.SplitParams.val_size
-    random_seed: int = splitting.SplitParams.random_seed
-    stratify_by: str = splitting.SplitParams.stratify_by
-    method: str = Field(default="hash", description="'hash' (stable per listing id) or 'random' (the course's)")
+class SplitConfig(fields_of(splitting.SplitParams)):
+    """The course's data_split parameters: the fields of core.splitting.SplitParams."""
 
 
-@asset(
+@weekly_asset(
     group_name=GROUP,
-    partitions_def=weekly_partitions,
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
@@ -71,10 +65,10 @@ def splits(context: AssetExecutionContext, config: SplitConfig, validated_listin
     )
 
 
-class ModelConfig(Config):
-    """The course's train_random_forest parameters, our booster's, and the sweep switch."""
+class ModelConfig(fields_of(training.ModelParams)):
+    """The course's train_random_forest parameters and our booster's (the fields of core.training.ModelParams),
+    the sweep switch and the thread count."""
 
-    estimator: str = Field(default="gradient_boosting", description="'gradient_boosting' or 'random_forest'")
     sweep: bool = Field(default=False, description="fit a grid of candidates (nested MLflow runs), keep the best")
     threads: int = Field(
         default=0,
@@ -84,20 +78,6 @@ class ModelConfig(Config):
             "a backfill, share the cores)."
         ),
     )
-    random_seed: int = training.ModelParams.random_seed
-    max_tfidf_features: int = training.ModelParams.max_tfidf_features
-    n_estimators: int = training.ModelParams.n_estimators
-    max_depth: int = training.ModelParams.max_depth
-    min_samples_split: int = training.ModelParams.min_samples_split
-    min_samples_leaf: int = training.ModelParams.min_samples_leaf
-    max_features: float = training.ModelParams.max_features
-    criterion: str = training.ModelParams.criterion
-    oob_score: bool = training.ModelParams.oob_score
-    boosting_tfidf_features: int = training.ModelParams.boosting_tfidf_features
-    learning_rate: float = training.ModelParams.learning_rate
-    max_iter: int = training.ModelParams.max_iter
-    max_leaf_nodes: int = training.ModelParams.max_leaf_nodes
-    l2_regularization: float = training.ModelParams.l2_regularization
 
 
 def cpu_threads(context: AssetExecutionContext, requested: int = 0) -> int:
@@ -117,9 +97,8 @@ def _version() -> str:
         return "unknown"
 
 
-@asset(
+@weekly_asset(
     group_name=GROUP,
-    partitions_def=weekly_partitions,
     code_version="2",
     kinds={"mlflow", "scikitlearn"},
     pool=TRAINING_POOL,
@@ -132,6 +111,11 @@ def _version() -> str:
     ),
 )
 def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFrame) -> Output:
+    import mlflow
+    from threadpoolctl import threadpool_limits
+
+    from nyc_rental.core.features import model_input
+
     # dagster-mlflow's resource is a legacy one: with it, resources come from context.resources.
     warehouse: Warehouse = context.resources.warehouse
     week = week_of_partition(context.partition_key)
@@ -161,12 +145,11 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     mlflow.log_metrics(
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
     )
-    figure = evaluation.importance_figure(importance, f"{params.estimator}, week {week}")
-    mlflow.log_figure(figure, "feature_importance.png")
+    log_figure(evaluation.importance_figure(importance, f"{params.estimator}, week {week}"), "feature_importance.png")
     info = mlflow.sklearn.log_model(
         best.model,
         name="model",
-        signature=SIGNATURE,
+        signature=model_signature(),
         input_example=val.drop(columns=["price"]).head(3),
         registered_model_name=MODEL_NAME,
         skops_trusted_types=training.TRUSTED_TYPES,
@@ -230,9 +213,8 @@ class PromotionConfig(Config):
     tolerance: float = 0.0
 
 
-@asset(
+@weekly_asset(
     group_name=GROUP,
-    partitions_def=weekly_partitions,
     code_version="1",
     kinds={"mlflow", "duckdb"},
     pool=WAREHOUSE_POOL,
@@ -250,6 +232,11 @@ def test_metrics(
     splits: pd.DataFrame,
     model: pd.DataFrame,
 ) -> Output:
+    import mlflow
+    from threadpoolctl import threadpool_limits
+
+    from nyc_rental.core.features import model_input
+
     registry: ModelRegistry = context.resources.registry
     warehouse: Warehouse = context.resources.warehouse
     week = week_of_partition(context.partition_key)
@@ -279,7 +266,7 @@ def test_metrics(
     mlflow.log_dict({"mae_by_borough": by_borough, "mae_by_room_type": by_room_type}, "test_mae_by_group.json")
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_decision": decision})
     figure = evaluation.predicted_vs_actual_figure(test.price.to_numpy(), predicted, f"model v{version}, week {week}")
-    mlflow.log_figure(figure, "predicted_vs_actual.png")
+    log_figure(figure, "predicted_vs_actual.png")
 
     row = pd.DataFrame(
         [

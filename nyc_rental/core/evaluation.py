@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import mean_absolute_error, r2_score
 
 
 @dataclass(frozen=True)
@@ -18,6 +16,8 @@ class Scores:
 
 
 def score(actual, predicted) -> Scores:
+    from sklearn.metrics import mean_absolute_error, r2_score
+
     actual = np.asarray(actual, dtype=float)
     predicted = np.asarray(predicted, dtype=float)
     return Scores(float(mean_absolute_error(actual, predicted)), float(r2_score(actual, predicted)), len(actual))
@@ -56,6 +56,8 @@ def input_importance(
     A diagnostic plot, not a metric: it shuffles each column once, on at most `max_rows` sampled rows. Three
     shuffles of 1,000 rows took about 4 s of a 16,500-row week's model step; one of 2,000 takes about 1.5 s.
     """
+    from sklearn.inspection import permutation_importance
+
     features = rows.drop(columns=[target])
     result = permutation_importance(
         model,

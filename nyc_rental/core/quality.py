@@ -15,6 +15,7 @@ import pandas as pd
 from nyc_rental.core.cleaning import inside_bounding_box
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
 from nyc_rental.core.rules import BOROUGHS, MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
+
 EXAMPLE_IDS = 10
 
 

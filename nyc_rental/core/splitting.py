@@ -9,11 +9,10 @@ The course's per-week random stratified split stays available.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 SPLITS = ("train", "val", "test")
 METHODS = ("hash", "random")
@@ -25,7 +24,9 @@ class SplitParams:
     val_size: float = 0.2
     random_seed: int = 42
     stratify_by: str = "neighbourhood_group"
-    method: str = "hash"
+    method: str = field(
+        default="hash", metadata={"description": "'hash' (stable per listing id) or 'random' (the course's)"}
+    )
 
     def __post_init__(self):
         if not (0 < self.test_size < 1 and 0 < self.val_size < 1):
@@ -48,6 +49,8 @@ def assign_splits(frame: pd.DataFrame, params: SplitParams = SplitParams()) -> p
         val_edge = params.test_size + (1 - params.test_size) * params.val_size
         labels = np.where(u < params.test_size, "test", np.where(u < val_edge, "val", "train"))
         return pd.Series(labels, index=frame.index, name="split")
+    from sklearn.model_selection import train_test_split  # only the course's random split needs scikit-learn
+
     strata = frame[params.stratify_by] if params.stratify_by else None
     rest, test = train_test_split(
         frame.index, test_size=params.test_size, stratify=strata, random_state=params.random_seed

@@ -1,6 +1,8 @@
 """The price models: the course's random forest (the baseline) and our default gradient boosting.
 
 A model is a scikit-learn Pipeline from listing rows in the delivery's columns to a nightly price.
+scikit-learn is imported when a model is built, not with this module: the code location reads `ModelParams`
+for its run config and must load without it.
 """
 
 from __future__ import annotations
@@ -8,14 +10,15 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.pipeline import Pipeline
 
 from nyc_rental.core.evaluation import Scores, score
-from nyc_rental.core.features import CATEGORICAL, ListingColumns, boosting_features, course_features
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 TARGET = "price"
 ESTIMATORS = ("gradient_boosting", "random_forest")
@@ -37,7 +40,9 @@ TRUSTED_TYPES = [
 class ModelParams:
     """Hyperparameters of both estimators; each reads its own. Defaults: the course's forest, our booster."""
 
-    estimator: str = "gradient_boosting"
+    estimator: str = field(
+        default="gradient_boosting", metadata={"description": "'gradient_boosting' or 'random_forest'"}
+    )
     random_seed: int = 42
     # the course's random forest, exactly
     max_tfidf_features: int = 5
@@ -68,6 +73,11 @@ class ModelParams:
 
 def build_model(params: ModelParams) -> Pipeline:
     """An unfitted pipeline for `params.estimator`."""
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    from nyc_rental.core.features import CATEGORICAL, ListingColumns, boosting_features, course_features
+
     if params.estimator == "random_forest":
         forest = RandomForestRegressor(
             n_estimators=params.n_estimators,
@@ -135,9 +145,8 @@ def fit_candidate(params: ModelParams, train: pd.DataFrame, val: pd.DataFrame) -
     seconds = time.perf_counter() - started
     validation = score(val[TARGET], model.predict(val.drop(columns=[TARGET])))
     extras = {}
-    regressor = model.named_steps["regressor"]
-    if isinstance(regressor, RandomForestRegressor) and params.oob_score:
-        extras["oob_r2"] = float(regressor.oob_score_)
+    if params.estimator == "random_forest" and params.oob_score:
+        extras["oob_r2"] = float(model.named_steps["regressor"].oob_score_)
     return Candidate(params, model, validation, seconds, extras)
 
 
