@@ -1,8 +1,11 @@
-# `make demo`, `make test` and `make dev` each create .venv and install into it when needed.
+# `make demo`, `make test` and `make dev` each create .venv and install into it when needed, at the exact
+# versions of requirements.lock (the versions the whole suite passed with; `make lock` refreshes it).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+LOCK := requirements.lock
+UV := uv==0.13.9
 
 export NYC_RENTAL_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
@@ -10,14 +13,19 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install demo test dev validate report promote clean-data mlflow-ui serve \
+.PHONY: install lock demo test test-all dev validate report promote clean-data mlflow-ui serve \
 	bench-e2e bench-profile bench-backfill bench-scale bench-quality
 
-$(INSTALLED): pyproject.toml setup.py
+# uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
+$(INSTALLED): pyproject.toml setup.py $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "nyc-rental needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	if $(BIN)/python -m pip install --quiet "$(UV)"; then \
+		$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -c $(LOCK) -e ".[dev]"; \
+	else \
+		$(BIN)/python -m pip install --quiet --upgrade pip && \
+		$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"; \
+	fi
 	touch $@
 
 install: $(INSTALLED)
@@ -25,8 +33,17 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m nyc_rental.demo --weeks 2 --rows 20000
 
+# Everything that needs no `dagster dev` process (a few minutes); test-all adds the integration tests (CI runs it).
 test: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not integration"
+
+test-all: $(INSTALLED)
 	$(BIN)/python -m pytest
+
+# Resolve the newest versions pyproject.toml allows into requirements.lock; run `make test-all` before committing it.
+lock: $(INSTALLED)
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade --no-annotate \
+		--custom-compile-command "make lock" -o $(LOCK)
 
 dev: $(INSTALLED)
 	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
