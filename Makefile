@@ -14,7 +14,7 @@ UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
 .PHONY: install lock demo test test-all dev validate report promote clean-data mlflow-ui serve \
-	bench-e2e bench-profile bench-backfill bench-scale bench-quality
+	bench-startup bench-e2e bench-profile bench-backfill bench-scale bench-quality
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
 $(INSTALLED): pyproject.toml setup.py $(LOCK)
@@ -74,6 +74,9 @@ serve: $(INSTALLED)
 
 # Benchmarks: each prints JSON figures (README, "Performance"); none is a test. They read the real deliveries
 # from NYC_RENTAL_SAMPLES (default ../shared/data/nyc_airbnb) or use the synthetic generator.
+bench-startup: $(INSTALLED)
+	$(BIN)/python benchmarks/startup.py
+
 bench-e2e: $(INSTALLED)
 	$(BIN)/python benchmarks/e2e.py
 

@@ -1,7 +1,7 @@
 """Where the platform's own time goes for one week of sample2 (the week `e2e.py` runs).
 
 Each view comes from a fresh process, each run from a fresh temporary home:
-- start-up: seconds to import the code location (`import nyc_rental`, what the UI, the daemon and every run
+- start-up: seconds to import the code location (`import nyc_rental.definitions`, what the UI, the daemon and every run
   process pay), and the import time of each top-level package it pulls in (`-X importtime`, own times summed);
 - first run only: creating the MLflow store and the Dagster instance's storage (SQL migrations), which every
   later week finds done (the run below is such a week);
@@ -141,7 +141,10 @@ def import_costs(env: dict) -> dict:
     packages add up to the whole.
     """
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import nyc_rental"], env=env, capture_output=True, text=True
+        [sys.executable, "-X", "importtime", "-c", "import nyc_rental.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
@@ -152,7 +155,7 @@ def import_costs(env: dict) -> dict:
             continue
         package = match.group(4).split(".")[0].lstrip("_") or match.group(4)
         by_package[package] = by_package.get(package, 0.0) + int(match.group(1)) / 1e6
-        if match.group(4) == "nyc_rental":
+        if match.group(4) == "nyc_rental.definitions":
             total = int(match.group(2)) / 1e6
     heavy = {name: round(s, 2) for name, s in sorted(by_package.items(), key=lambda kv: -kv[1]) if s >= 0.1}
     return {"import_nyc_rental_seconds": round(total, 2), "import_seconds_by_package": heavy}
@@ -160,7 +163,9 @@ def import_costs(env: dict) -> dict:
 
 def imported_modules(env: dict) -> dict:
     """Which heavy libraries are imported at all by loading the code location."""
-    probe = "import sys, json, nyc_rental; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    probe = (
+        "import sys, json, nyc_rental.definitions; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
     return {name: name in loaded for name in ("sklearn", "matplotlib", "mlflow", "pandera", "scipy", "duckdb")}
