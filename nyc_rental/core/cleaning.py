@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
-from nyc_rental.core.rules import MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
+from nyc_rental.core.rules import ListingLimits
 
 TEXT_COLUMNS = ("name", "host_name", "neighbourhood_group", "neighbourhood", "room_type")
 INTEGER_COLUMNS = (
@@ -31,15 +31,8 @@ EXAMPLES_PER_RULE = 5
 
 
 @dataclass(frozen=True)
-class CleaningRules:
-    """The course's cleaning defaults: prices 10..350 and the New York City bounding box."""
-
-    min_price: float = MIN_PRICE
-    max_price: float = MAX_PRICE
-    min_longitude: float = NYC_BOUNDING_BOX.min_longitude
-    max_longitude: float = NYC_BOUNDING_BOX.max_longitude
-    min_latitude: float = NYC_BOUNDING_BOX.min_latitude
-    max_latitude: float = NYC_BOUNDING_BOX.max_latitude
+class CleaningRules(ListingLimits):
+    """The course's cleaning: rows priced outside [min_price, max_price] or outside the bounding box go."""
 
 
 @dataclass

@@ -14,21 +14,15 @@ import pandas as pd
 
 from nyc_rental.core.cleaning import inside_bounding_box
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
-from nyc_rental.core.rules import BOROUGHS, MAX_PRICE, MIN_PRICE, NYC_BOUNDING_BOX
+from nyc_rental.core.rules import BOROUGHS, ListingLimits
 
 EXAMPLE_IDS = 10
 
 
 @dataclass(frozen=True)
-class QualityThresholds:
-    """The course's data-test defaults."""
+class QualityThresholds(ListingLimits):
+    """The course's data-test defaults: the listing limits, the plausible row count and the drift threshold."""
 
-    min_price: float = MIN_PRICE
-    max_price: float = MAX_PRICE
-    min_longitude: float = NYC_BOUNDING_BOX.min_longitude
-    max_longitude: float = NYC_BOUNDING_BOX.max_longitude
-    min_latitude: float = NYC_BOUNDING_BOX.min_latitude
-    max_latitude: float = NYC_BOUNDING_BOX.max_latitude
     min_rows: int = 15_000
     max_rows: int = 1_000_000
     kl_threshold: float = 0.2

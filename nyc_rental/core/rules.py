@@ -28,3 +28,16 @@ class BoundingBox:
 
 # Every New York City listing lies in this box (the course's `proper_boundaries`).
 NYC_BOUNDING_BOX = BoundingBox(min_longitude=-74.25, max_longitude=-73.50, min_latitude=40.5, max_latitude=41.2)
+
+
+@dataclass(frozen=True)
+class ListingLimits:
+    """The price range and the bounding box, as parameters: cleaning's rules and the checks' thresholds each
+    start from these defaults and can be set apart (the course's basic_cleaning and data_check had both)."""
+
+    min_price: float = MIN_PRICE
+    max_price: float = MAX_PRICE
+    min_longitude: float = NYC_BOUNDING_BOX.min_longitude
+    max_longitude: float = NYC_BOUNDING_BOX.max_longitude
+    min_latitude: float = NYC_BOUNDING_BOX.min_latitude
+    max_latitude: float = NYC_BOUNDING_BOX.max_latitude

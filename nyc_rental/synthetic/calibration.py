@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nyc_rental.core import rules
-
 # ---------------------------------------------------------------------------------------------
 # Derived from aggregate statistics of the July 2019 Inside Airbnb NYC snapshot (CC BY 4.0); no
 # row of the data is reproduced here.
@@ -643,17 +641,3 @@ LOCATION_PHRASE_SHARES = (0.20, 0.06, 0.05, 0.04, 0.03, 0.03, 0.04, 0.05, 0.03, 
 
 #: Share of Manhattan listings a partial export loses (`without_most_of_manhattan`).
 PARTIAL_EXPORT_LOSS = 0.9
-
-# Every per-borough table covers exactly the rules' boroughs (rules.BOROUGHS), no more, no fewer.
-for _table in (
-    BOROUGH_SHARES,
-    ROOM_SHARES,
-    MEDIAN_PRICE,
-    BOROUGH_BOXES,
-    NEIGHBOURHOODS,
-    AVAILABILITY_ZERO_SHARE,
-    LANDMARKS,
-):
-    if set(_table) != set(rules.BOROUGHS):
-        raise ValueError(f"calibration boroughs {sorted(_table)} are not rules.BOROUGHS {sorted(rules.BOROUGHS)}")
-del _table
