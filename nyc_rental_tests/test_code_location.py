@@ -5,6 +5,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+from subprocess import PIPE
 
 import pytest
 from dagster import AssetKey
@@ -20,20 +21,41 @@ from nyc_rental_tests.conftest import REPO
 HEAVY = ("sklearn", "scipy", "mlflow", "matplotlib", "skops", "dagster_mlflow")
 
 
-def modules_loaded_by(code: str) -> set[str]:
-    """Top-level packages a fresh interpreter has imported after running `code`."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}})))"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.splitlines()[-1]))
+def modules_loaded_by(*codes: str, full: bool = False) -> set[str] | list[set[str]]:
+    """Top-level packages (with `full`, every module) a fresh interpreter has imported after running `code`;
+    given several, one fresh interpreter for each, all started at once (they import side by side on every
+    core), and a set for each."""
+    probe = "{}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", probe.format(code)], cwd=REPO, stdout=PIPE, stderr=PIPE, text=True)
+        for code in codes
+    ]
+    loaded = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+            names = json.loads(stdout.splitlines()[-1])
+            loaded.append(set(names) if full else {name.split(".")[0] for name in names})
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    return loaded[0] if len(codes) == 1 else loaded
 
 
 CORE_MODULES = sorted(f"nyc_rental.core.{m.name}" for m in pkgutil.iter_modules(nyc_rental.core.__path__))
 
 
+@pytest.fixture(scope="module")
+def core_imports() -> dict[str, set[str]]:
+    """What importing each core module loads, each in a fresh interpreter of its own."""
+    return dict(zip(CORE_MODULES, modules_loaded_by(*(f"import {module}" for module in CORE_MODULES))))
+
+
 @pytest.mark.parametrize("module", CORE_MODULES)
-def test_the_core_imports_neither_dagster_nor_mlflow(module):
-    loaded = modules_loaded_by(f"import {module}")
+def test_the_core_imports_neither_dagster_nor_mlflow(module, core_imports):
+    loaded = core_imports[module]
     assert not loaded & {"dagster", "mlflow", "dagster_mlflow", "dagster_pandera"}, module
 
 
@@ -50,10 +72,12 @@ def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps():
 
 
 def test_importing_the_package_does_not_build_the_definitions():
-    assert "nyc_rental.definitions" not in modules_loaded_by("import nyc_rental, nyc_rental.core.cleaning")
+    package, defs = modules_loaded_by(
+        "import nyc_rental, nyc_rental.core.cleaning", "import nyc_rental; nyc_rental.defs", full=True
+    )
+    assert "nyc_rental.definitions" not in package
     # ... yet `dagster ... -m nyc_rental` finds them
-    loaded = modules_loaded_by("import nyc_rental; nyc_rental.defs")
-    assert "dagster" in loaded
+    assert "nyc_rental.definitions" in defs and "dagster" in defs
 
 
 def op_config_defaults(job, op: str) -> dict:

@@ -34,7 +34,7 @@ def test_a_warehouse_held_by_another_process_fails_naming_the_file_and_the_holde
     with warehouse_held_open(path) as holder:
         started = time.monotonic()
         with pytest.raises(WarehouseError) as error:
-            Warehouse(path=str(path), lock_timeout_seconds=2).replace_week("t", WEEK, pd.DataFrame({"a": [2]}))
+            Warehouse(path=str(path), lock_timeout_seconds=1).replace_week("t", WEEK, pd.DataFrame({"a": [2]}))
         assert time.monotonic() - started < 30
         message = str(error.value)
         assert str(path) in message and f"PID {holder}" in message and "close that DuckDB session" in message

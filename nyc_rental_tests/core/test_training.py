@@ -24,7 +24,10 @@ def splits():
 @pytest.fixture(scope="module", params=["random_forest", "gradient_boosting"])
 def fitted(request, splits):
     params = ModelParams(estimator=request.param, n_estimators=20, max_iter=50)
-    return fit_candidate(params, splits["train"], splits["val"])
+    # One thread, as the model step does in a backfill: OpenMP threads slow down many times over when another
+    # process shares the cores (the thread count does not change the model: see the last test).
+    with threadpool_limits(limits=1):
+        return fit_candidate(params, splits["train"], splits["val"])
 
 
 def test_models_learn_something(fitted, splits):
@@ -63,10 +66,11 @@ def test_the_course_grid_for_the_forest():
 
 
 def test_best_of_picks_the_lowest_validation_mae(splits):
-    candidates = [
-        fit_candidate(ModelParams(max_iter=n, estimator="gradient_boosting"), splits["train"], splits["val"])
-        for n in (2, 60)
-    ]
+    with threadpool_limits(limits=1):  # see `fitted`
+        candidates = [
+            fit_candidate(ModelParams(max_iter=n, estimator="gradient_boosting"), splits["train"], splits["val"])
+            for n in (2, 60)
+        ]
     assert best_of(candidates) is candidates[1]
 
 
