@@ -12,6 +12,28 @@ from nyc_rental.definitions import build_defs
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SAMPLES = REPO.parent / "shared" / "data" / "nyc_airbnb"
 MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+RAM_DISK = Path("/dev/shm")
+RAM_DISK_MIN_FREE = 4 * 2**30
+
+
+def _temporary_folders_in_ram() -> None:
+    """pytest's temporary folders (the homes with their DuckDB files and MLflow stores, the Dagster instances)
+    on the RAM disk when there is a roomy one: every run commits to SQLite and DuckDB dozens of times, and on a
+    disk each commit waits for it (about a tenth of `make test`). pytest still numbers, locks and prunes them
+    (the last 3 sessions stay). A temporary root you chose (PYTEST_DEBUG_TEMPROOT, TMPDIR, --basetemp) wins."""
+    if "PYTEST_DEBUG_TEMPROOT" in os.environ or "TMPDIR" in os.environ:
+        return
+    try:
+        roomy = (
+            RAM_DISK.is_dir() and os.access(RAM_DISK, os.W_OK) and shutil.disk_usage(RAM_DISK).free > RAM_DISK_MIN_FREE
+        )
+    except OSError:
+        return
+    if roomy:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(RAM_DISK)
+
+
+_temporary_folders_in_ram()
 
 
 @pytest.fixture(autouse=True)
