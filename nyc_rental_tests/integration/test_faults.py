@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import synthetic_delivery, warehouse_held_open, week_counts
+from nyc_rental_tests.integration.conftest import new_dev
 from nyc_rental_tests.integration.dagster_dev import wait_for
 
 pytestmark = pytest.mark.integration
@@ -54,11 +55,13 @@ def step_started(dev, run_id: str, step: str) -> bool:
     )
 
 
-def test_a_run_killed_during_model_leaves_the_platform_whole_and_the_week_reruns_cleanly(dev_factory):
+def test_a_killed_run_leaves_the_platform_whole_and_a_restart_keeps_history_and_runs_what_arrived(dev_factory):
+    """A run SIGKILLed during `model`, its week rerun, then `dagster dev` stopped and started again."""
     dev = dev_factory()
     incoming = dev.home / "incoming"
     synthetic_delivery(incoming, "2019-07-02", rows=ROWS, seed=1)
-    assert dev.wait_for_run("2019-07-01")["status"] == "SUCCESS"
+    done = dev.wait_for_run("2019-07-01")
+    assert done["status"] == "SUCCESS"
     before, champion_before = counts(dev), champion(dev)
 
     synthetic_delivery(incoming, "2019-07-09", rows=ROWS, seed=2)
@@ -89,26 +92,30 @@ def test_a_run_killed_during_model_leaves_the_platform_whole_and_the_week_reruns
     assert all(final[table]["2019-07-08"] == 1 for table in ("model", "test_metrics"))
     assert final["splits"]["2019-07-08"] == final["validated_listings"]["2019-07-08"]
 
-
-def test_a_restart_keeps_history_and_the_cursor_and_runs_what_arrived_while_down(dev_factory):
-    first = dev_factory()
-    incoming = first.home / "incoming"
-    synthetic_delivery(incoming, "2019-07-02", rows=ROWS, seed=1)
-    done = first.wait_for_run("2019-07-01")
-    assert done["status"] == "SUCCESS"
-    first.stop()
-
-    synthetic_delivery(incoming, "2019-07-09", rows=ROWS, seed=2)  # lands while dagster dev is down
-    second = dev_factory()
-    assert second.wait_for_run("2019-07-08")["status"] == "SUCCESS"
+    # Stopped, a delivery lands while it is down, started again on the same instance and homes.
+    dev.stop()
+    synthetic_delivery(incoming, "2019-07-16", rows=ROWS, seed=3)
+    again = dev_factory()
+    assert again.wait_for_run("2019-07-15")["status"] == "SUCCESS"
     time.sleep(3 * 2)  # a few more sensor ticks: nothing else may run
-    assert [run["runId"] for run in second.week_runs("2019-07-01")] == [done["runId"]]
-    assert len(second.week_runs("2019-07-08")) == 1
-    assert len(second.runs()) == 2
+    assert [run["runId"] for run in again.week_runs("2019-07-01")] == [done["runId"]]
+    assert len(again.week_runs("2019-07-08")) == 2  # the killed run and its rerun, nothing more
+    assert len(again.week_runs("2019-07-15")) == 1
+    assert len(again.runs()) == 4
 
 
-def test_a_fixed_file_redelivered_for_a_failed_week_runs_again(dev_factory):
-    dev = dev_factory()
+@pytest.fixture(scope="module")
+def dev_short_lock(tmp_path_factory):
+    """One `dagster dev` for the tests below (each uses its own week), with a 5 s warehouse lock timeout."""
+    server = new_dev(tmp_path_factory.mktemp("dev"), env={"NYC_RENTAL_LOCK_TIMEOUT_SECONDS": "5"}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_fixed_file_redelivered_for_a_failed_week_runs_again(dev_short_lock):
+    dev = dev_short_lock
     incoming = dev.home / "incoming"
     cut_short = synthetic_delivery(incoming, "2019-07-02", rows=ROWS, seed=1, edit=lambda frame: frame.head(9_000))
     failed = dev.wait_for_run("2019-07-01")
@@ -123,14 +130,14 @@ def test_a_fixed_file_redelivered_for_a_failed_week_runs_again(dev_factory):
     assert week_counts(dev.home, "test_metrics") == {"2019-07-01": 1}
 
 
-def test_a_warehouse_held_open_by_another_process_fails_the_run_naming_the_file_and_holder(dev_factory):
-    dev = dev_factory(env={"NYC_RENTAL_LOCK_TIMEOUT_SECONDS": "5"})
+def test_a_warehouse_held_open_by_another_process_fails_the_run_naming_the_file_and_holder(dev_short_lock):
+    dev = dev_short_lock
     warehouse = dev.home / "warehouse.duckdb"
     with warehouse_held_open(warehouse) as holder:
-        synthetic_delivery(dev.home / "incoming", "2019-07-02", rows=ROWS, seed=1)
-        run = dev.wait_for_run("2019-07-01", timeout=180)
+        synthetic_delivery(dev.home / "incoming", "2019-07-23", rows=ROWS, seed=4)
+        run = dev.wait_for_run("2019-07-22", timeout=180)
         assert run["status"] == "FAILURE"
         message = dev.failure_text(run["runId"])
         assert str(warehouse) in message and f"PID {holder}" in message
         assert "close that DuckDB session" in message
-    assert week_counts(dev.home, "raw_listings") == {}
+    assert "2019-07-22" not in week_counts(dev.home, "raw_listings")
