@@ -10,7 +10,7 @@ reloads load the code location. Each figure is the median (and min / max) over f
 Seconds are wall time of the whole process, as a user waits for it. Also lists which heavy libraries loading
 the code location imported (none is the goal: the steps import them). Prints JSON.
 
-    .venv/bin/python benchmarks/startup.py [--repeat 7]
+    .venv/bin/python benchmarks/startup.py [--repeat 9]
 """
 
 import argparse
@@ -50,7 +50,7 @@ def heavy_imports(env: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
     env = {**os.environ, "NYC_RENTAL_HOME": str(REPO / "data")}
     seconds_of(PROGRAMS["code_location"], env)  # warm the file cache and the bytecode once
