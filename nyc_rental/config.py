@@ -14,14 +14,12 @@ from dagster import Config
 from pydantic import Field
 
 
-def fields_of(params: type, base: type = Config, exclude: tuple[str, ...] = ()) -> type:
-    """A subclass of `base` with one field per field of the dataclass `params` (but `exclude`), same type and
-    default; a field's `metadata={"description": ...}` becomes its description in the Launchpad."""
+def fields_of(params: type, base: type = Config) -> type:
+    """A subclass of `base` with one field per field of the dataclass `params`, same type and default; a
+    field's `metadata={"description": ...}` becomes its description in the Launchpad."""
     hints = typing.get_type_hints(params)
     annotations, defaults = {}, {}
     for field in dataclasses.fields(params):
-        if field.name in exclude:
-            continue
         annotations[field.name] = hints[field.name]
         defaults[field.name] = Field(default=field.default, description=field.metadata.get("description"))
     namespace = {"__annotations__": annotations, "__module__": __name__, **defaults}

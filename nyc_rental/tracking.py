@@ -24,8 +24,6 @@ from dagster import (
     ConfigurableResource,
     DagsterEventType,
     Field,
-    Noneable,
-    Permissive,
     StringSource,
     resource,
 )
@@ -39,30 +37,11 @@ EXPERIMENT = "nyc_rental"
 MODEL_NAME = "nyc_rental_price"
 CHAMPION = "champion"
 
-# dagster-mlflow's CONFIG_SCHEMA (dagster_mlflow.resources), repeated here because importing that module
-# imports MLflow; `test_tracking` fails if the two differ. Plus where a new experiment keeps its artifacts.
+# What the platform configures of dagster-mlflow's MlFlow (it reads every other key of its CONFIG_SCHEMA with a
+# default), declared here because importing dagster_mlflow imports MLflow; plus where artifacts go.
 MLFLOW_RUN_CONFIG = {
-    "experiment_name": Field(StringSource, is_required=True, description="MlFlow experiment name."),
-    "mlflow_tracking_uri": Field(
-        Noneable(StringSource), default_value=None, is_required=False, description="MlFlow tracking server uri."
-    ),
-    "parent_run_id": Field(
-        Noneable(str),
-        default_value=None,
-        is_required=False,
-        description="Mlflow run ID of parent run if this is a nested run.",
-    ),
-    "mlflow_run_id": Field(
-        Noneable(str), default_value=None, is_required=False, description="Mlflow run ID to use for this run."
-    ),
-    "env": Field(Permissive(), description="Environment variables for mlflow setup."),
-    "env_to_tag": Field(
-        Noneable(list),
-        default_value=None,
-        is_required=False,
-        description="List of environment variables to log as tags in mlflow.",
-    ),
-    "extra_tags": Field(Permissive(), description="Any extra key-value tags to log to mlflow."),
+    "experiment_name": Field(StringSource, description="MLflow experiment name."),
+    "mlflow_tracking_uri": Field(StringSource, description="MLflow tracking (and registry) URI."),
     "artifact_root": Field(str, description="Where a new experiment keeps its artifacts."),
 }
 

@@ -15,6 +15,11 @@ from nyc_rental.synthetic import generate_listings, write_delivery
 
 LISTING_ASSETS = ("raw_listings", "clean_listings", "validated_listings")
 MODELING_ASSETS = ("splits", "model", "test_metrics")
+# `model`'s config for tests about everything but the fit: one thread (the model step's OpenMP threads slow
+# down many times over when another process shares the two cores, and the thread count does not change the
+# model, core/test_training.py) and a smaller booster.
+ONE_THREAD = {"threads": 1}
+SMALL_MODEL = {**ONE_THREAD, "max_iter": 50}
 
 
 def merged(base: dict, extra: dict) -> dict:

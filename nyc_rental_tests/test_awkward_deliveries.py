@@ -12,12 +12,17 @@ from nyc_rental.definitions import build_defs
 from nyc_rental.resources import LandingFolder
 from nyc_rental.sensors import incoming_listings_sensor
 from nyc_rental_tests.deliveries import AWKWARD, assert_what_was_dropped
-from nyc_rental_tests.helpers import failure_messages, materialization_metadata, read_table, run_week, week_counts
+from nyc_rental_tests.helpers import (
+    SMALL_MODEL,
+    failure_messages,
+    materialization_metadata,
+    read_table,
+    run_week,
+    week_counts,
+)
 
 ROWS = 2_000
 TABLES = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
-# A small, single-threaded model: these weeks are about the delivery, not the fit.
-SMALL_MODEL = {"ops": {"model": {"config": {"threads": 1, "max_iter": 50}}}}
 
 
 def test_the_sensor_requests_the_week_of_every_awkward_delivery(instance, incoming):
@@ -46,7 +51,9 @@ def delivered(tmp_path_factory):
             path = home / "incoming" / file_name
             path.write_bytes(content(ROWS))
             digests[case] = hashlib.sha256(path.read_bytes()).hexdigest()
-            results[case] = run_week(defs, instance, week, SMALL_MODEL, assets=None, min_rows=1_000)
+            results[case] = run_week(
+                defs, instance, week, {"ops": {"model": {"config": SMALL_MODEL}}}, assets=None, min_rows=1_000
+            )
         yield home, results, digests
 
 

@@ -23,6 +23,8 @@ from nyc_rental import settings
 from nyc_rental.definitions import build_defs
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
+    ONE_THREAD,
+    SMALL_MODEL,
     failure_messages,
     materialization_metadata,
     merged,
@@ -36,10 +38,6 @@ from nyc_rental_tests.helpers import (
 # and a smaller booster. The default model (200 iterations) is trained on a real sample below and by the demo.
 ROWS = 3_000
 MIN_ROWS = 1_000
-# One thread: the model step's OpenMP threads slow down many times over when another process (another test
-# run) shares the two cores, and the thread count does not change the model (core/test_training.py).
-ONE_THREAD = {"threads": 1}
-SMALL_MODEL = {**ONE_THREAD, "max_iter": 50}
 
 
 def small_week(defs, instance, week, ops=None, assets=None):
