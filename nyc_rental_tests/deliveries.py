@@ -53,6 +53,11 @@ def last_line_cut(text: str) -> str:
     return body[: len(body) - len(last) // 2]  # no final newline, half a row
 
 
+def spreadsheet_unicode(text: str) -> bytes:
+    """As a spreadsheet's "Unicode" CSV export writes it: a UTF-16 LE byte-order mark, CRLF line ends."""
+    return b"\xff\xfe" + text.replace("\n", "\r\n").encode("utf-16-le")
+
+
 # name: (file name, week, the file's bytes for a delivery of `rows` listings)
 AWKWARD = {
     "bom": (
@@ -85,6 +90,11 @@ AWKWARD = {
         "2019-10-07",
         lambda rows: last_line_cut(csv_text("2019-10-08", 6, rows)).encode(),
     ),
+    "utf16": (
+        "listings_2019-10-29.csv",
+        "2019-10-28",
+        lambda rows: spreadsheet_unicode(csv_text("2019-10-29", 8, rows, with_accents)),
+    ),
 }
 
 
@@ -93,6 +103,8 @@ def assert_what_was_dropped(case: str, file_name: str, raw: dict, dropped: dict)
     `dropped_by_rule`."""
     if case == "latin1":
         assert raw["files"][file_name]["latin1_lines"] >= 100
+    if case == "utf16":
+        assert raw["files"][file_name]["latin1_lines"] == 0  # decoded as UTF-16, not line by line
     if case == "dollars":
         assert not any(rule.startswith("unparseable") for rule in dropped)
         assert dropped["price_out_of_range"] > 0  # parsed, then the 10..350 rule applied

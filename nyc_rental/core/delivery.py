@@ -43,6 +43,8 @@ RAW_COLUMNS = REQUIRED_COLUMNS + PROVENANCE_COLUMNS
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _IGNORED_SUFFIXES = (".tmp", ".part", "~")
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little-, big-endian
+_UTF32_LE_BOM = b"\xff\xfe\x00\x00"  # begins like UTF-16 LE's; left refused as binary
 _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
@@ -153,7 +155,12 @@ def _decompressed(path: Path, data: bytes) -> bytes:
 
 
 def _decoded(path: Path, data: bytes) -> tuple[str, int]:
-    """UTF-8 (a BOM is dropped); lines that are not UTF-8 are read as Latin-1, and counted."""
+    """UTF-8 (a BOM is dropped); lines that are not UTF-8 are read as Latin-1, and counted.
+
+    A file that starts with a UTF-16 byte-order mark is UTF-16, as spreadsheets' "Unicode" CSV exports write.
+    """
+    if data.startswith(_UTF16_BOMS) and not data.startswith(_UTF32_LE_BOM):
+        return _decoded_utf16(path, data), 0
     nul = data.find(b"\x00")
     if nul >= 0:
         raise DeliveryError(
@@ -171,6 +178,24 @@ def _decoded(path: Path, data: bytes) -> tuple[str, int]:
             lines.append(line.decode("latin-1"))
             latin1 += 1
     return "\n".join(lines), latin1
+
+
+def _decoded_utf16(path: Path, data: bytes) -> str:
+    try:
+        text = data.decode("utf-16")  # the BOM says which byte order, and is dropped
+    except UnicodeDecodeError as error:
+        raise DeliveryError(
+            f"{path.name}: starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+            f"({error.reason} at byte offset {error.start})"
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        offset = len(data) - len(text[nul:].encode("utf-16-le"))
+        raise DeliveryError(
+            f"{path.name}: binary content (a NUL character at byte offset {offset} of UTF-16 text); "
+            "a delivery is a CSV text file"
+        )
+    return text
 
 
 def _checked_header(path: Path, header: list[str] | None) -> list[str]:

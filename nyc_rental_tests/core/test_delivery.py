@@ -111,6 +111,46 @@ def test_binary_content_is_refused_with_the_offset(tmp_path):
         read_delivery(write(tmp_path, "d.csv", b"id,\x00\x01\x02"))
 
 
+def spreadsheet_text() -> str:
+    """The same rows as a spreadsheet's "Unicode" CSV export writes them: comma-delimited, CRLF line ends."""
+    return "\r\n".join([HEADER, ROW.replace("John", "Jos\u00e9"), ROW2, ""])
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda text: b"\xff\xfe" + text.encode("utf-16-le"), id="utf16le"),
+        pytest.param(lambda text: b"\xfe\xff" + text.encode("utf-16-be"), id="utf16be"),
+        pytest.param(lambda text: gzip.compress(b"\xff\xfe" + text.encode("utf-16-le")), id="gzip-utf16le"),
+    ],
+)
+def test_a_utf16_byte_order_mark_is_read_as_utf16(tmp_path, encode):
+    expected = read_delivery(write(tmp_path, "utf8.csv", spreadsheet_text())).frame
+    path = write(tmp_path, "utf16.csv", encode(spreadsheet_text()))
+    assert read_header(path) == list(REQUIRED_COLUMNS)
+    read = read_delivery(path)
+    assert read.frame[list(REQUIRED_COLUMNS)].equals(expected[list(REQUIRED_COLUMNS)])
+    assert read.frame.loc[0, "host_name"] == "Jos\u00e9" and read.latin1_lines == 0
+
+
+def test_a_utf16_byte_order_mark_on_invalid_utf16_names_the_file_and_the_offset(tmp_path):
+    data = b"\xff\xfe" + spreadsheet_text().encode("utf-16-le") + b"\n"  # an odd number of bytes
+    path = write(tmp_path, "d.csv", data)
+    message = (
+        rf"d.csv: starts with a UTF-16 byte-order mark but is not valid UTF-16 \(.* at byte offset {len(data) - 1}\)"
+    )
+    for read in (read_header, read_delivery):
+        with pytest.raises(DeliveryError, match=message):
+            read(path)
+
+
+def test_utf32_is_still_refused_as_binary(tmp_path):
+    path = write(tmp_path, "d.csv", spreadsheet_text().encode("utf-32"))  # a UTF-32 LE BOM: ff fe 00 00
+    for read in (read_header, read_delivery):
+        with pytest.raises(DeliveryError, match=r"d.csv: binary content \(a NUL byte at offset 2\)"):
+            read(path)
+
+
 def test_a_truncated_last_line_is_kept_and_marked_malformed(tmp_path):
     read = read_delivery(write(tmp_path, "d.csv", f"{HEADER}\n{ROW}\n{ROW2[:40]}"))
     assert read.malformed_rows == 1
