@@ -14,7 +14,7 @@ UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
 .PHONY: install lock demo test test-all dev validate report promote clean-data mlflow-ui serve \
-	bench-startup bench-e2e bench-profile bench-backfill bench-scale bench-quality
+	bench-startup bench-e2e bench-profile bench-backfill bench-pool-wait bench-scale bench-quality
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
 $(INSTALLED): pyproject.toml setup.py $(LOCK)
@@ -85,6 +85,9 @@ bench-profile: $(INSTALLED)
 
 bench-backfill: $(INSTALLED)
 	$(BIN)/python benchmarks/backfill.py
+
+bench-pool-wait: $(INSTALLED)
+	$(BIN)/python benchmarks/pool_wait.py
 
 bench-scale: $(INSTALLED)
 	$(BIN)/python benchmarks/scale.py

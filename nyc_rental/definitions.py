@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions, definitions, in_process_executor
+from dagster import Definitions, definitions
 
 from nyc_rental import settings
 from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
 from nyc_rental.assets.modeling import model, splits, test_metrics
 from nyc_rental.checks import data_checks
+from nyc_rental.executor import patient_in_process_executor
 from nyc_rental.jobs import promote_model, weekly_pipeline
 from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
 from nyc_rental.sensors import close_mlflow_runs_of_failed_runs, incoming_listings_sensor
@@ -52,7 +53,7 @@ def build_defs(home: Path | None = None) -> Definitions:
         sensors=[incoming_listings_sensor, close_mlflow_runs_of_failed_runs],
         resources=resources_for(home or settings.nyc_rental_home()),
         # Materializations launched from the UI run in-process too, like weekly_pipeline (see jobs.py).
-        executor=in_process_executor,
+        executor=patient_in_process_executor,
     )
 
 

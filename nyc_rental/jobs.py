@@ -1,16 +1,18 @@
 """Jobs: the weekly pipeline the sensor and backfills run, and the manual promotion of a model."""
 
-from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, in_process_executor, job, op
+from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, job, op
 
+from nyc_rental.executor import patient_in_process_executor
 from nyc_rental.tracking import ModelRegistry
 
-# In-process: a run's steps share one process, so they never race each other for DuckDB's single-writer
-# lock (runs of other weeks take turns through the concurrency pools, see resources.py), the MLflow run
-# ends exactly once after the last step (see tracking.py), and a run does not pay a Python start-up per step.
+# In-process: a run's steps share one process, so they never race each other for DuckDB's single-writer lock
+# (runs of other weeks take turns through the concurrency pools, see resources.py; a step waiting for its pool
+# sleeps, see executor.py), the MLflow run ends exactly once after the last step (see tracking.py), and a run
+# does not pay a Python start-up per step.
 weekly_pipeline = define_asset_job(
     name="weekly_pipeline",
     selection=AssetSelection.groups("listings", "modeling"),
-    executor_def=in_process_executor,
+    executor_def=patient_in_process_executor,
     description="One week through raw → clean → (checks) → validated listings → splits → model → test_metrics.",
 )
 
@@ -32,7 +34,7 @@ def set_champion(context: OpExecutionContext, config: PromoteConfig, registry: M
 
 
 @job(
-    executor_def=in_process_executor,
+    executor_def=patient_in_process_executor,
     description="Promote a registered model version by hand, as the course's manual 'prod' tag did.",
 )
 def promote_model():
