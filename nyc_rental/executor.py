@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from dagster import executor
+from dagster import MetadataValue, executor
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, _core_in_process_executor_creation
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
@@ -26,6 +26,8 @@ from dagster._core.execution.plan.execute_plan import inner_plan_execution_itera
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.executor.in_process import InProcessExecutor
+
+from nyc_rental.launcher import this_host
 
 
 class PatientConcurrencyContext(InstanceConcurrencyContext):
@@ -50,10 +52,12 @@ class PatientInProcessExecutor(InProcessExecutor):
 
     def execute(self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan) -> Iterator[DagsterEvent]:
         pid, step_keys = os.getpid(), execution_plan.step_keys_to_execute
+        # The host beside the process id: run monitoring checks that process only on the host it ran on.
+        worker = EngineEventData(
+            metadata={**EngineEventData.in_process(pid, step_keys).metadata, "host": MetadataValue.text(this_host())}
+        )
         yield DagsterEvent.engine_event(
-            plan_context,
-            f"Executing steps in process (pid: {pid})",
-            event_specific_data=EngineEventData.in_process(pid, step_keys),
+            plan_context, f"Executing steps in process (pid: {pid})", event_specific_data=worker
         )
         started = time.monotonic()
         yield from iter(

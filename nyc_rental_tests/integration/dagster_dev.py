@@ -126,6 +126,18 @@ def ctrl_c(process: subprocess.Popen, what: str, timeout: float = 90, group: boo
         raise AssertionError(f"{what} left processes behind: {left}") from None
 
 
+def power_cut(process: subprocess.Popen) -> list[str]:
+    """SIGKILL every process of `process`'s session at once, as a power cut, a reboot or the OOM killer
+    taking the whole group would: nothing gets to clean up. Returns what was killed."""
+    killed = session_processes(process.pid)
+    os.killpg(process.pid, signal.SIGKILL)
+    for line in session_processes(process.pid):  # anything that left the group but not the session
+        os.kill(int(line.split()[0]), signal.SIGKILL)
+    process.wait(30)
+    wait_for("the killed processes to be gone", lambda: not session_processes(process.pid), 30, 0.2)
+    return killed
+
+
 def wait_for(what: str, probe: Callable, timeout: float, every: float = 1.0):
     """Call `probe` until it returns something truthy; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -294,6 +306,11 @@ class DagsterDev(DagsterUI):
         if self.process.poll() is not None:
             raise AssertionError(f"dagster dev exited with {self.process.returncode}:\n{self.log_tail()}")
         return self.location_loaded()
+
+    def power_cut(self) -> list[str]:
+        """Every process of this `dagster dev` (webserver, daemon, code server, run workers) SIGKILLed at once."""
+        process, self.process = self.process, None
+        return power_cut(process)
 
     def stop(self, timeout: float = 90) -> None:
         """Ctrl-C, as a user stops it; every process of the session must be gone afterwards."""

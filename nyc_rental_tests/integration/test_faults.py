@@ -1,4 +1,4 @@
-"""Faults under `dagster dev`: a killed run, a restart, a re-delivered fix, and a warehouse held open elsewhere."""
+"""Faults under `dagster dev`: killed runs, a power cut and a restart, a re-delivered fix, a warehouse held open."""
 
 import os
 import re
@@ -7,16 +7,19 @@ import time
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 from mlflow.tracking import MlflowClient
 
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import synthetic_delivery, warehouse_held_open, week_counts
 from nyc_rental_tests.integration.conftest import new_dev
-from nyc_rental_tests.integration.dagster_dev import wait_for
+from nyc_rental_tests.integration.dagster_dev import FINISHED, wait_for
 
 pytestmark = pytest.mark.integration
 
 ROWS = 16_500
+POOLS = ("warehouse", "training")
 TABLES = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
 
 
@@ -55,53 +58,108 @@ def step_started(dev, run_id: str, step: str) -> bool:
     )
 
 
-def test_a_killed_run_leaves_the_platform_whole_and_a_restart_keeps_history_and_runs_what_arrived(dev_factory):
-    """A run SIGKILLed during `model`, its week rerun, then `dagster dev` stopped and started again."""
+def run_tags(run: dict) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in run["tags"]}
+
+
+def model_in_progress(dev, skip: set[str]) -> dict | None:
+    """A run (not in `skip`) whose model step has started and whose run has not finished."""
+    for run in dev.runs({}):
+        if run["status"] == "STARTED" and run["runId"] not in skip and step_started(dev, run["runId"], "model"):
+            return run
+    return None
+
+
+def claimed_slots(dagster_home) -> dict[str, list[str]]:
+    """The runs holding a slot of each pool, read from the instance as the daemon sees it."""
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        storage = instance.event_log_storage
+        return {pool: [slot.run_id for slot in storage.get_concurrency_info(pool).claimed_slots] for pool in POOLS}
+
+
+def test_runs_killed_alone_or_with_the_whole_platform_are_failed_retried_and_every_week_finishes(dev_factory):
+    """History lands at once; one run's process is killed while it trains; then, while another week trains,
+    every process of `dagster dev` is SIGKILLed (a power cut) and a delivery lands while it is down. After a
+    restart, with no hand on anything, every week is validated and trained exactly once, no run is left in
+    progress, no pool slot is held, and the champion is what the weeks' decisions say it is."""
     dev = dev_factory()
     incoming = dev.home / "incoming"
-    synthetic_delivery(incoming, "2019-07-02", rows=ROWS, seed=1)
-    done = dev.wait_for_run("2019-07-01")
-    assert done["status"] == "SUCCESS"
-    before, champion_before = counts(dev), champion(dev)
+    history = {f"2019-07-{day:02d}": f"2019-07-{day + 1:02d}" for day in (1, 8, 15)}  # week -> delivery day
+    for seed, day in enumerate(history.values(), start=1):
+        synthetic_delivery(incoming, day, rows=ROWS, seed=seed)
 
-    synthetic_delivery(incoming, "2019-07-09", rows=ROWS, seed=2)
-    run = wait_for("the week's run", lambda: dev.week_runs("2019-07-08"), 120)[0]
-    wait_for("the model step to start", lambda: step_started(dev, run["runId"], "model"), 180, 0.5)
+    alone = wait_for("a run to start training", lambda: model_in_progress(dev, set()), 300, 0.5)
     time.sleep(1)
-    os.kill(run_pid(dev, run["runId"]), signal.SIGKILL)
+    os.kill(run_pid(dev, alone["runId"]), signal.SIGKILL)  # the code server sees its run worker die
+    wait_for("one week to succeed", lambda: any(run["status"] == "SUCCESS" for run in dev.runs({})), 300)
+    with_all = wait_for("another run to train", lambda: model_in_progress(dev, {alone["runId"]}), 300, 0.5)
+    time.sleep(1)
+    killed = dev.power_cut()
+    assert any("dagster dev" in line for line in killed) and len(killed) >= 4, killed
+    synthetic_delivery(incoming, "2019-07-23", rows=ROWS, seed=4)  # lands while everything is down
+    weeks = [*history, "2019-07-22"]
 
-    killed = dev.wait_for_run("2019-07-08", timeout=120)
-    assert killed["status"] == "FAILURE"
-    with duckdb.connect(str(dev.home / "warehouse.duckdb")) as con:  # opens, read-write: no lock left behind
-        con.execute("SELECT count(*) FROM nyc_rental.raw_listings").fetchone()
-    after = counts(dev)
-    assert {table: rows.get("2019-07-01") for table, rows in after.items()} == {
-        table: rows.get("2019-07-01") for table, rows in before.items()
-    }
-    assert "2019-07-08" not in after["model"] and "2019-07-08" not in after["test_metrics"]
-    assert champion(dev) == champion_before
-    # The run-failure sensor closes the MLflow run the killed process could not end.
-    wait_for(
-        "the killed run's MLflow run to be FAILED", lambda: mlflow_status_of(dev, killed["runId"]) == ["FAILED"], 60
-    )
-
-    rerun = dev.wait_for_backfill(dev.launch_backfill(["2019-07-08"], list(TABLES)))
-    assert rerun["status"] == "COMPLETED_SUCCESS", rerun
-    final = counts(dev)
-    assert final["raw_listings"]["2019-07-08"] == ROWS  # replaced, not appended to the killed run's rows
-    assert all(final[table]["2019-07-08"] == 1 for table in ("model", "test_metrics"))
-    assert final["splits"]["2019-07-08"] == final["validated_listings"]["2019-07-08"]
-
-    # Stopped, a delivery lands while it is down, started again on the same instance and homes.
-    dev.stop()
-    synthetic_delivery(incoming, "2019-07-16", rows=ROWS, seed=3)
+    restarted_at = time.monotonic()
     again = dev_factory()
-    assert again.wait_for_run("2019-07-15")["status"] == "SUCCESS"
-    time.sleep(3 * 2)  # a few more sensor ticks: nothing else may run
-    assert [run["runId"] for run in again.week_runs("2019-07-01")] == [done["runId"]]
-    assert len(again.week_runs("2019-07-08")) == 2  # the killed run and its rerun, nothing more
-    assert len(again.week_runs("2019-07-15")) == 1
-    assert len(again.runs()) == 4
+
+    def failed_after_restart():
+        run = again.runs({})
+        found = [r for r in run if r["runId"] == with_all["runId"] and r["status"] == "FAILURE"]
+        return found and time.monotonic() - restarted_at
+
+    seconds_to_fail = wait_for("the dead run to be failed", failed_after_restart, 180)
+    assert seconds_to_fail < 120, f"the dead run was failed {seconds_to_fail:.0f} s after the restart"
+    assert "no longer exists" in again.failure_text(with_all["runId"])
+
+    for week in weeks:
+        wait_for(
+            f"week {week} to succeed",
+            lambda week=week: any(run["status"] == "SUCCESS" for run in again.week_runs(week)),
+            600,
+            2,
+        )
+    runs = again.runs({})
+    assert [run for run in runs if run["status"] not in FINISHED] == []
+    by_id = {run["runId"]: run for run in runs}
+    for week in weeks:
+        week_runs = again.week_runs(week)
+        assert [run["status"] for run in week_runs].count("SUCCESS") == 1, (week, week_runs)
+        for run in week_runs:  # every failed run was retried, and only those
+            retries = [r for r in runs if run_tags(r).get("dagster/parent_run_id") == run["runId"]]
+            assert len(retries) == (run["status"] == "FAILURE"), (week, run, retries)
+    assert {by_id[alone["runId"]]["status"], by_id[with_all["runId"]]["status"]} == {"FAILURE"}
+    assert len(runs) == len(weeks) + 2  # one run per week, and one retry per killed run
+
+    wait_for(
+        "every pool slot to be free", lambda: all(not held for held in claimed_slots(again.dagster_home).values()), 60
+    )
+    for dead in (alone, with_all):
+        wait_for(
+            "the killed runs' MLflow runs to be FAILED",
+            lambda dead=dead: set(mlflow_status_of(again, dead["runId"])) <= {"FAILED"},
+            60,
+        )
+    final = counts(again)
+    assert all(final[table].keys() == set(weeks) for table in TABLES), final
+    assert all(final["raw_listings"][week] == ROWS for week in weeks)
+    assert all(final[table][week] == 1 for table in ("model", "test_metrics") for week in weeks)
+
+    # The champion is what the decisions say, in the order they were taken: each week was compared with the
+    # champion of its moment, and the last week promoted holds the alias.
+    with duckdb.connect(str(again.home / "warehouse.duckdb"), read_only=True) as con:
+        decisions = {
+            week.isoformat(): (version, before, promoted)
+            for week, version, before, promoted in con.execute(
+                "SELECT week, model_version, champion_version, promoted FROM nyc_rental.test_metrics"
+            ).fetchall()
+        }
+    succeeded = sorted((run for run in runs if run["status"] == "SUCCESS"), key=lambda run: run["endTime"])
+    holder = None
+    for run in succeeded:
+        version, before, promoted = decisions[run_tags(run)["dagster/partition"]]
+        assert before == holder, (run_tags(run)["dagster/partition"], before, holder)
+        holder = version if promoted else holder
+    assert str(champion(again)) == holder
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +179,12 @@ def test_a_fixed_file_redelivered_for_a_failed_week_runs_again(dev_short_lock):
     failed = dev.wait_for_run("2019-07-01")
     assert failed["status"] == "FAILURE"
     assert "row_count" in dev.failure_text(failed["runId"])
+    # A week the data stopped is not retried: the same file would fail the same way.
+    wait_for(
+        "the daemon to decide on a retry",
+        lambda: run_tags(dev.week_runs("2019-07-01")[0]).get("dagster/will_retry") == "false",
+        60,
+    )
     assert week_counts(dev.home, "validated_listings") == {}
 
     cut_short.unlink()
