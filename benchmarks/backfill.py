@@ -1,11 +1,12 @@
 """Backfills of 4, 8 and 16 synthetic weeks under `dagster dev` with the shipped instance settings.
 
-For each size, on a fresh temporary home and Dagster instance (the repository's `.dagster/dagster.yaml`: four
+For each size, on a fresh temporary home and Dagster instance (the repository's `.dagster/dagster.yaml`: two
 runs at once, one step per pool): `dagster dev` starts, the sensor is switched off, the demo's generator
 writes that many consecutive weekly deliveries of 20,000 listings to incoming/, and one asset backfill of all
 six assets over those weeks is launched the way the UI's Materialize dialog launches it. Timed from the launch
-to the end of the last run. Prints JSON: total seconds, seconds per week, run durations and the most runs in
-flight at once, for each size; the spread of seconds per week across sizes (flat means the cost of a week
+to the end of the last run. Prints JSON: total seconds, seconds per week, run durations, the most runs in
+flight at once, and each week's model step (wall seconds, `fit_seconds`, threads, slowest over fastest) for
+each size; the spread of seconds per week across sizes (flat means the cost of a week
 does not grow with the backfill); and a line through the totals: fixed seconds per backfill plus marginal
 seconds per week.
 
@@ -49,6 +50,7 @@ def one_backfill(weeks: int, rows: int, seed: int) -> dict:
             failed = [r["runId"] for r in runs if r["status"] != "SUCCESS"]
             if failed or len(runs) != weeks:
                 raise RuntimeError(f"backfill of {weeks} weeks: {len(runs)} runs, failed: {failed}\n{dev.log_tail()}")
+            model_steps = [model_step(dev, run["runId"]) for run in runs]
         finally:
             dev.stop()
     total = max(r["endTime"] for r in runs) - launched
@@ -62,7 +64,31 @@ def one_backfill(weeks: int, rows: int, seed: int) -> dict:
         "run_seconds_median": round(statistics.median(durations), 1),
         "run_seconds_max": round(max(durations), 1),
         "most_runs_in_flight": max_in_flight([(r["startTime"], r["endTime"]) for r in runs]),
+        **spread("model_step_seconds", [step["seconds"] for step in model_steps]),
+        **spread("fit_seconds", [step["fit_seconds"] for step in model_steps]),
+        "model_threads": sorted({step["threads"] for step in model_steps}),
     }
+
+
+def model_step(dev: DagsterDev, run_id: str) -> dict:
+    """The model step of a run: wall seconds from its start to its success, and what it reported."""
+    times = {
+        event["__typename"]: float(event["timestamp"]) / 1000
+        for event in dev.events(run_id)
+        if event.get("stepKey") == "model"
+        and event["__typename"] in {"ExecutionStepStartEvent", "ExecutionStepSuccessEvent"}
+    }
+    metadata = dev.materialization(run_id, "model")
+    return {
+        "seconds": times["ExecutionStepSuccessEvent"] - times["ExecutionStepStartEvent"],
+        "fit_seconds": float(metadata["fit_seconds"]),
+        "threads": metadata.get("threads"),
+    }
+
+
+def spread(name: str, values: list[float]) -> dict:
+    """Each value (sorted) and the slowest over the fastest: 1.0 means every week took the same time."""
+    return {name: sorted(round(v, 1) for v in values), f"{name}_max_over_min": round(max(values) / min(values), 2)}
 
 
 def flatness(backfills: list[dict]) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, get_dagster_logger
+from dagster import (
+    ConfigurableIOManager,
+    ConfigurableResource,
+    InitResourceContext,
+    InputContext,
+    OutputContext,
+    get_dagster_logger,
+)
+from pydantic import PrivateAttr
 
 from nyc_rental.config import fields_of
 from nyc_rental.core.delivery import Delivery, deliveries_of_week
@@ -26,6 +35,24 @@ WEEK_COLUMN = "week"
 WAREHOUSE_POOL = "warehouse"
 TRAINING_POOL = "training"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: \(PID (\d+)\))")
+
+
+def runs_at_once(instance) -> int:
+    """The most runs the instance runs side by side: its run queue's `max_concurrent_runs`; 1 for an instance
+    without a run queue (tests' instances); the cores when the queue has no limit."""
+    queue = instance.get_concurrency_config().run_queue_config
+    if queue is None:
+        return 1
+    if queue.max_concurrent_runs < 1:
+        return len(os.sched_getaffinity(0))
+    return queue.max_concurrent_runs
+
+
+def cores_per_run(instance) -> int:
+    """The threads a step may compute with: the cores divided by the runs that may run at once, fixed by the
+    instance's configuration rather than by what happens to run when the step starts. Native thread pools
+    (gradient boosting's OpenMP, DuckDB) slow down many times over when the cores they counted on are taken."""
+    return max(1, len(os.sched_getaffinity(0)) // runs_at_once(instance))
 
 
 class WarehouseError(RuntimeError):
@@ -49,6 +76,12 @@ class Warehouse(ConfigurableResource):
 
     path: str
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    _threads: int = PrivateAttr(default=0)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """In a run, DuckDB computes with the run's share of the cores (see cores_per_run), not every core."""
+        if context.instance is not None:
+            self._threads = cores_per_run(context.instance)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -58,7 +91,8 @@ class Warehouse(ConfigurableResource):
         deadline, pause, waited = time.monotonic() + self.lock_timeout_seconds, 0.05, False
         while True:
             try:
-                connection = duckdb.connect(str(path), read_only=read_only)
+                config = {"threads": self._threads} if self._threads else {}
+                connection = duckdb.connect(str(path), read_only=read_only, config=config)
                 break
             except duckdb.Error as error:
                 holder = _lock_holder(error)

@@ -323,3 +323,31 @@ def test_a_week_whose_checks_failed_has_no_splits_no_new_version_and_the_champio
     assert len(client(home).search_model_versions("name = 'nyc_rental_price'")) == versions
     assert champion_version(home) == "1"
     assert mlflow_run_of(home, failed.run_id).info.status == "FAILED"
+
+
+def test_threads_are_the_cores_shared_by_the_runs_that_may_run_at_once(tmp_path):
+    """A step's threads (training, scoring, DuckDB) do not depend on what runs beside it when it starts: the
+    cores divided by the runs the instance runs at once, fixed by its configuration."""
+    from dagster import build_init_resource_context
+
+    from nyc_rental.resources import Warehouse, runs_at_once
+
+    cores = len(os.sched_getaffinity(0))
+
+    def at_once(name: str, **overrides) -> int:
+        (tmp_path / name).mkdir()
+        with DagsterInstance.local_temp(str(tmp_path / name), overrides=overrides) as instance:
+            return runs_at_once(instance)
+
+    assert at_once("shipped", concurrency={"runs": {"max_concurrent_runs": 2}}) == 2
+    assert at_once("no_limit", concurrency={"runs": {"max_concurrent_runs": -1}}) == cores
+    no_queue = {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}
+    assert at_once("no_queue", run_coordinator=no_queue) == 1
+
+    (tmp_path / "run").mkdir()
+    overrides = {"concurrency": {"runs": {"max_concurrent_runs": 2}}}
+    with DagsterInstance.local_temp(str(tmp_path / "run"), overrides=overrides) as instance:
+        warehouse = Warehouse(path=str(tmp_path / "warehouse.duckdb"))
+        warehouse.setup_for_execution(build_init_resource_context(instance=instance))
+        with warehouse.connect() as con:
+            assert con.execute("SELECT current_setting('threads')").fetchone()[0] == max(1, cores // 2)

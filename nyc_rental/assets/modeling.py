@@ -5,13 +5,12 @@ loading the code location (every run process, the code server, the daemon) does 
 """
 
 import json
-import os
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, Config, DagsterRunStatus, Failure, MetadataValue, Output, RunsFilter
+from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output
 from pydantic import Field
 
 from nyc_rental.assets import weekly_asset
@@ -19,7 +18,7 @@ from nyc_rental.assets.metadata import markdown_table
 from nyc_rental.config import fields_of
 from nyc_rental.core import evaluation, splitting, training
 from nyc_rental.partitions import week_of_partition
-from nyc_rental.resources import TRAINING_POOL, WAREHOUSE_POOL, Warehouse
+from nyc_rental.resources import TRAINING_POOL, WAREHOUSE_POOL, Warehouse, cores_per_run
 from nyc_rental.tracking import (
     MODEL_NAME,
     ModelRegistry,
@@ -73,21 +72,16 @@ class ModelConfig(fields_of(training.ModelParams)):
     threads: int = Field(
         default=0,
         description=(
-            "CPU threads for training and scoring; 0: every core when no other run of this instance is in "
-            "progress, else one (gradient boosting's OpenMP threads slow down many times over when other runs, "
-            "a backfill, share the cores)."
+            "CPU threads for training and scoring; 0: the cores divided by the runs the instance runs at once "
+            "(`max_concurrent_runs`; every core without a run queue), so a step's time does not depend on what "
+            "runs beside it (gradient boosting's OpenMP threads slow down many times over on shared cores)."
         ),
     )
 
 
 def cpu_threads(context: AssetExecutionContext, requested: int = 0) -> int:
-    """How many threads this step may compute with: `requested`, or with 0 every core when this run is alone."""
-    if requested > 0:
-        return requested
-    running = context.instance.get_runs_count(
-        RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])
-    )
-    return len(os.sched_getaffinity(0)) if running <= 1 else 1
+    """How many threads this step may compute with: `requested`, or with 0 its share of the cores."""
+    return requested if requested > 0 else cores_per_run(context.instance)
 
 
 def _version() -> str:
