@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from dagster import MetadataValue, executor
+from dagster import executor
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, _core_in_process_executor_creation
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
@@ -27,7 +27,7 @@ from dagster._core.execution.plan.instance_concurrency_context import InstanceCo
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.executor.in_process import InProcessExecutor
 
-from nyc_rental.launcher import this_host
+from nyc_rental.launcher import worker_event
 
 
 class PatientConcurrencyContext(InstanceConcurrencyContext):
@@ -52,12 +52,9 @@ class PatientInProcessExecutor(InProcessExecutor):
 
     def execute(self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan) -> Iterator[DagsterEvent]:
         pid, step_keys = os.getpid(), execution_plan.step_keys_to_execute
-        # The host beside the process id: run monitoring checks that process only on the host it ran on.
-        worker = EngineEventData(
-            metadata={**EngineEventData.in_process(pid, step_keys).metadata, "host": MetadataValue.text(this_host())}
-        )
+        # With what identifies this process (see launcher.py): run monitoring can tell when it is gone.
         yield DagsterEvent.engine_event(
-            plan_context, f"Executing steps in process (pid: {pid})", event_specific_data=worker
+            plan_context, f"Executing steps in process (pid: {pid})", event_specific_data=worker_event(pid, step_keys)
         )
         started = time.monotonic()
         yield from iter(

@@ -4,105 +4,141 @@ Dagster's DefaultRunLauncher starts each run as a process of the code server, an
 run failed when that process dies. When everything dies together (a power cut, a reboot, the OOM killer
 taking `dagster dev`'s whole process group), nothing is left to notice: the run stays STARTED, holds its
 pool slots, and every later run waits for them. The default launcher cannot tell run monitoring whether a
-run's process lives. This one can: the run's worker recorded its process id (the "Started process for run"
-engine event, or the executor's "Executing steps in process" one) and the host it ran on. Run monitoring
-(`run_monitoring` in dagster.yaml) asks every poll, and fails a run whose process is gone; the daemon then
+run's process lives. This one can: the platform's executor records, when a run starts executing, its
+process id, its host, the machine's boot and the moment the process started (`RunWorker`). Run monitoring
+(`run_monitoring` in dagster.yaml) asks every poll and fails a run whose process is gone; the daemon then
 frees its slots, run retries re-run it and `close_mlflow_runs_of_failed_runs` closes its MLflow run.
 
-A run is only reported dead when that is certain: a process with its id that started before the run
-recorded it is alive, whatever it is doing; a run that ran on another host, or recorded no process, is
-reported running.
+A run is only reported dead when that is certain: the machine has restarted since, or no process with that
+id exists, or the process with that id started at another moment (the id was reused). Start moments are
+clock ticks since boot on Linux, so a change of the wall clock cannot make a live run look dead. A run that
+recorded no such identity (run by another executor) or ran on another host is reported running.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
-import psutil
-from dagster._core.events import DagsterEventType
+from dagster import MetadataValue
+from dagster._core.events import DagsterEventType, EngineEventData
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.storage.tags import GRPC_INFO_TAG
 
-HOST_KEY = "host"
-PID_KEY = "pid"
-# A process logs its id after it started; allow for clocks read in different places.
-CLOCK_SLACK_SECONDS = 2.0
-_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_PROC = Path("/proc")
 
 
 @dataclass(frozen=True)
 class RunWorker:
-    """The process a run recorded as its worker: its id, the host it ran on (None: this one), when it said so."""
+    """The process that executes a run, as it recorded itself: enough to recognise it later, or its absence."""
 
     pid: int
-    host: str | None
-    recorded_at: float
+    host: str
+    boot: str
+    started: str
+    recorded_at: float = 0.0
+
+    @classmethod
+    def of_this_process(cls, pid: int) -> RunWorker:
+        return cls(pid=pid, host=this_host(), boot=boot_id(), started=start_mark(pid) or "")
+
+    def metadata(self) -> dict:
+        return {
+            "pid": MetadataValue.text(str(self.pid)),
+            "host": MetadataValue.text(self.host),
+            "boot_id": MetadataValue.text(self.boot),
+            "process_started": MetadataValue.text(self.started),
+        }
 
     def describe(self) -> str:
         when = dt.datetime.fromtimestamp(self.recorded_at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"process {self.pid} on {self.host or socket.gethostname()} (recorded {when})"
+        return f"process {self.pid} on {self.host} (recorded {when})"
 
 
 def this_host() -> str:
     return socket.gethostname()
 
 
-def is_this_host(host: str | None) -> bool:
-    return host is None or host in _LOCAL_NAMES or host in {socket.gethostname(), socket.getfqdn()}
+def is_this_host(host: str) -> bool:
+    return host in _LOCAL_NAMES or host == socket.gethostname() or host == socket.getfqdn()
+
+
+def boot_id() -> str:
+    """The machine's boot (Linux); empty where the system does not say."""
+    try:
+        return _BOOT_ID.read_text().strip()
+    except OSError:
+        return ""
+
+
+def start_mark(pid: int) -> str | None:
+    """When process `pid` started, in a form the wall clock does not move (clock ticks since boot on Linux,
+    psutil's creation time elsewhere); None when no such process runs (gone, or a zombie)."""
+    if (_PROC / "self" / "stat").exists():
+        try:
+            stat = (_PROC / str(pid) / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        state, *rest = stat.rsplit(")", 1)[1].split()
+        return None if state in ("Z", "X") else f"ticks {rest[18]}"
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return None
+        return f"created {process.create_time():.0f}"
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:
+        return ""
+
+
+def worker_event(pid: int, step_keys) -> EngineEventData:
+    """The executor's "Executing steps in process" event data: Dagster's, with this process's identity."""
+    stock = EngineEventData.in_process(pid, step_keys).metadata
+    return EngineEventData(metadata={**stock, **RunWorker.of_this_process(pid).metadata()})
 
 
 def recorded_worker(instance, run: DagsterRun) -> RunWorker | None:
-    """The first process id the run recorded (its run worker), with the host it names, if any."""
+    """The process that executes `run`, as the platform's executor recorded it; None if it did not."""
     records = instance.get_records_for_run(
         run.run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=True, limit=50
     ).records
     for record in records:
         data = record.event_log_entry.dagster_event.engine_event_data
         metadata = data.metadata if data else {}
-        if PID_KEY not in metadata:
-            continue
-        host = metadata[HOST_KEY].value if HOST_KEY in metadata else _grpc_host(run)
-        return RunWorker(pid=int(metadata[PID_KEY].value), host=host, recorded_at=record.event_log_entry.timestamp)
+        if {"pid", "host", "boot_id", "process_started"} <= metadata.keys():
+            return RunWorker(
+                pid=int(metadata["pid"].value),
+                host=metadata["host"].value,
+                boot=metadata["boot_id"].value,
+                started=metadata["process_started"].value,
+                recorded_at=record.event_log_entry.timestamp,
+            )
     return None
 
 
-def _grpc_host(run: DagsterRun) -> str | None:
-    """The code server's host: the DefaultRunLauncher starts the run worker there."""
-    try:
-        return json.loads(run.tags[GRPC_INFO_TAG]).get("host")
-    except (KeyError, ValueError, AttributeError):
-        return None
-
-
 def worker_health(worker: RunWorker | None) -> CheckRunHealthResult:
-    """RUNNING unless the recorded process certainly no longer exists on this host."""
+    """FAILED only when the recorded process certainly no longer runs; RUNNING otherwise."""
     if worker is None:
-        return CheckRunHealthResult(WorkerStatus.RUNNING, "the run has not recorded its process yet")
+        return CheckRunHealthResult(WorkerStatus.RUNNING, "the run recorded no process this launcher can check")
     if not is_this_host(worker.host):
         return CheckRunHealthResult(WorkerStatus.RUNNING, f"cannot see processes of {worker.host} from here")
-    gone = (
-        f"the run's {worker.describe()} no longer exists: the machine, `dagster dev` or the code server "
-        "stopped while the run was in progress"
-    )
-    try:
-        process = psutil.Process(worker.pid)
-        started = process.create_time()
-        status = process.status()
-    except psutil.NoSuchProcess:
-        return CheckRunHealthResult(WorkerStatus.FAILED, gone)
-    except psutil.AccessDenied:
-        return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {worker.pid} exists (not ours to inspect)")
-    if started > worker.recorded_at + CLOCK_SLACK_SECONDS:
-        return CheckRunHealthResult(
-            WorkerStatus.FAILED, f"{gone} (process {worker.pid} is now another process, started later)"
-        )
-    if status in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
-        return CheckRunHealthResult(WorkerStatus.FAILED, gone)
+    gone = f"the run's {worker.describe()} no longer exists"
+    why = "the machine, `dagster dev` or the code server stopped while the run was in progress"
+    if worker.boot and worker.boot != boot_id():
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"{gone}: the machine has restarted since")
+    now = start_mark(worker.pid)
+    if now is None:
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"{gone}: {why}")
+    if now and worker.started and now != worker.started:
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"{gone} (its id now belongs to another process): {why}")
     return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {worker.pid} is alive")
 
 

@@ -39,13 +39,13 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: \(PID (\d+)\))"
 
 def runs_at_once(instance) -> int:
     """The most runs the instance runs side by side: its run queue's `max_concurrent_runs`; 1 for an instance
-    without a run queue (tests' instances); the cores when the queue has no limit."""
+    without a run queue; the cores when the queue has no limit (-1)."""
     queue = instance.get_concurrency_config().run_queue_config
     if queue is None:
         return 1
-    if queue.max_concurrent_runs < 1:
+    if queue.max_concurrent_runs < 0:
         return len(os.sched_getaffinity(0))
-    return queue.max_concurrent_runs
+    return max(1, queue.max_concurrent_runs)
 
 
 def cores_per_run(instance) -> int:
