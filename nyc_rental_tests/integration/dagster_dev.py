@@ -5,6 +5,7 @@ Each instance runs in its own session (process group) on a free localhost port, 
 and NYC_RENTAL_HOME. `stop()` interrupts it as Ctrl-C would and fails if any process of it is left.
 """
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -80,7 +81,7 @@ def free_port() -> int:
 
 def session_processes(session_id: int) -> list[str]:
     """The processes still alive in a session (pid and command line)."""
-    listing = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True).stdout
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid=,sid=,stat=,args="], capture_output=True, text=True).stdout
     alive = []
     for line in listing.splitlines():
         pid, sid, stat, args = line.split(None, 3)
@@ -132,7 +133,8 @@ def power_cut(process: subprocess.Popen) -> list[str]:
     killed = session_processes(process.pid)
     os.killpg(process.pid, signal.SIGKILL)
     for line in session_processes(process.pid):  # anything that left the group but not the session
-        os.kill(int(line.split()[0]), signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # already gone
+            os.kill(int(line.split()[0]), signal.SIGKILL)
     process.wait(30)
     wait_for("the killed processes to be gone", lambda: not session_processes(process.pid), 30, 0.2)
     return killed
