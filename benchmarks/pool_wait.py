@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -32,14 +31,6 @@ from nyc_rental_tests.integration.dagster_dev import DagsterDev, wait_for  # noq
 
 HOLDER = "pool-wait-benchmark"
 WEEK = "2019-07-01"
-
-
-def run_pid(dev: DagsterDev, run_id: str) -> int:
-    for event in dev.events(run_id):
-        found = re.search(r"Started process for run \(pid: (\d+)\)", event.get("message") or "")
-        if found:
-            return int(found.group(1))
-    raise RuntimeError(f"no process id in the events of run {run_id}")
 
 
 def step_event(dev: DagsterDev, run_id: str, step: str, kind: str) -> dict | None:
@@ -70,7 +61,7 @@ def measure(seconds: float, rows: int) -> dict:
                 synthetic_delivery(dev.home / "incoming", "2019-07-02", rows=rows, seed=1)
                 run = wait_for("the week's run", lambda: dev.week_runs(WEEK), 180)[0]
                 wait_for("its model step to wait for the pool", lambda: blocked(dev, run["runId"]), 300, 0.5)
-                process = psutil.Process(run_pid(dev, run["runId"]))
+                process = psutil.Process(dev.run_pid(run["runId"]))
                 cpu_before, wall_before = sum(process.cpu_times()[:2]), time.monotonic()
                 time.sleep(seconds)
                 cpu = sum(process.cpu_times()[:2]) - cpu_before

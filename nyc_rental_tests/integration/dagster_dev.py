@@ -8,6 +8,7 @@ and NYC_RENTAL_HOME. `stop()` interrupts it as Ctrl-C would and fails if any pro
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -208,6 +209,14 @@ class DagsterUI:
             cursor = page["cursor"]
             if not page["hasMore"]:
                 return events
+
+    def run_pid(self, run_id: str) -> int:
+        """The process id of a run's worker, from the code server's "Started process for run" event."""
+        for event in self.events(run_id):
+            found = re.search(r"Started process for run \(pid: (\d+)\)", event.get("message") or "")
+            if found:
+                return int(found.group(1))
+        raise AssertionError(f"no process id in the events of run {run_id}")
 
     def failure_text(self, run_id: str) -> str:
         """Every error message of a run, for assertions on what a user reads."""

@@ -1,7 +1,6 @@
 """Faults under `dagster dev`: killed runs, a power cut and a restart, a re-delivered fix, a warehouse held open."""
 
 import os
-import re
 import signal
 import time
 
@@ -42,14 +41,6 @@ def mlflow_status_of(dev, run_id: str) -> list[str]:
     return [
         run.info.status for run in client.search_runs([experiment.experiment_id], f"tags.dagster_run_id = '{run_id}'")
     ]
-
-
-def run_pid(dev, run_id: str) -> int:
-    for event in dev.events(run_id):
-        found = re.search(r"Started process for run \(pid: (\d+)\)", event.get("message") or "")
-        if found:
-            return int(found.group(1))
-    raise AssertionError(f"no process id in the events of run {run_id}")
 
 
 def step_started(dev, run_id: str, step: str) -> bool:
@@ -99,7 +90,7 @@ def test_runs_killed_alone_or_with_the_whole_platform_are_failed_retried_and_eve
 
     alone = wait_for("a run to start training", lambda: model_in_progress(dev, set()), 300, 0.5)
     time.sleep(1)
-    os.kill(run_pid(dev, alone["runId"]), signal.SIGKILL)  # the code server sees its run worker die
+    os.kill(dev.run_pid(alone["runId"]), signal.SIGKILL)  # the code server sees its run worker die
     wait_for("one week to succeed", lambda: any(run["status"] == "SUCCESS" for run in dev.runs({})), 300)
     with_all = wait_for("another run to train", lambda: model_in_progress(dev, {alone["runId"]}), 300, 0.5)
     time.sleep(1)
