@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions, definitions
+from dagster import Definitions, EnvVar, definitions
 
 from nyc_rental import settings
 from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
@@ -26,7 +26,11 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def resources_for(home: Path) -> dict:
-    warehouse = Warehouse(path=str(settings.warehouse_path(home)), lock_timeout_seconds=settings.lock_timeout_seconds())
+    # The URL is read from the environment when a run starts: the UI shows the variable's name, never its value.
+    url = EnvVar("NYC_RENTAL_WAREHOUSE_URL") if settings.warehouse_url() else ""
+    warehouse = Warehouse(
+        path=str(settings.warehouse_path(home)), url=url, lock_timeout_seconds=settings.lock_timeout_seconds()
+    )
     tracking_uri = settings.mlflow_tracking_uri(home)
     return {
         "warehouse": warehouse,

@@ -40,12 +40,18 @@ def render(frame: pd.DataFrame) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nyc_rental.report", description=__doc__.splitlines()[0])
     parser.parse_args(argv)
-    warehouse = Warehouse(path=str(settings.warehouse_path()), lock_timeout_seconds=settings.lock_timeout_seconds())
+    warehouse = Warehouse(
+        path=str(settings.warehouse_path()),
+        url=settings.warehouse_url() or "",
+        lock_timeout_seconds=settings.lock_timeout_seconds(),
+    )
     frame = weeks_table(warehouse)
     if frame.empty:
-        print(f"no weeks in {warehouse.path} yet: run `make demo` or drop a delivery into {settings.incoming_dir()}")
+        print(
+            f"no weeks in {warehouse.location} yet: run `make demo` or drop a delivery into {settings.incoming_dir()}"
+        )
         return 1
-    print(f"weeks in {warehouse.path}:")
+    print(f"weeks in {warehouse.location}:")
     print(render(frame))
     return 0
 

@@ -23,6 +23,27 @@ def warehouse_path(home: Path | None = None) -> Path:
     return (home or nyc_rental_home()) / "warehouse.duckdb"
 
 
+def warehouse_url() -> str | None:
+    """`NYC_RENTAL_WAREHOUSE_URL`: a postgresql:// URL puts the warehouse on Postgres; unset, the DuckDB file."""
+    url = os.environ.get("NYC_RENTAL_WAREHOUSE_URL") or None
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        # The value may hold a password: the message names the variable only.
+        raise ValueError("NYC_RENTAL_WAREHOUSE_URL must be a postgresql://user:password@host:port/database URL")
+    return url
+
+
+EXECUTORS = ("in_process", "multiprocess", "celery")
+
+
+def executor_name() -> str:
+    """`NYC_RENTAL_EXECUTOR`: where a run's steps execute. `in_process` (the default: one process per run),
+    `multiprocess` (a process per step) or `celery` (steps on Celery workers; production profile)."""
+    name = os.environ.get("NYC_RENTAL_EXECUTOR") or "in_process"
+    if name not in EXECUTORS:
+        raise ValueError(f"NYC_RENTAL_EXECUTOR must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    return name
+
+
 def _seconds(name: str, default: float) -> float:
     raw = os.environ.get(name) or str(default)
     try:

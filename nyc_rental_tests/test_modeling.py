@@ -1,5 +1,6 @@
 """splits → model → test_metrics for real: a real MLflow store in a temporary home, real DuckDB, real runs."""
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -32,12 +33,14 @@ from nyc_rental_tests.helpers import (
     synthetic_delivery,
     week_counts,
 )
+from nyc_rental_tests.services import postgres_database
 
 # The model's lifecycle (registry, champion, MLflow runs) needs a model, not a good one: its tests run small
 # synthetic weeks, with the row_count data test's floor (15,000 by default) lowered to MIN_ROWS for those runs
 # and a smaller booster. The default model (200 iterations) is trained on a real sample below and by the demo.
 ROWS = 3_000
 MIN_ROWS = 1_000
+WEEK = dt.date(2019, 7, 1)
 
 
 def small_week(defs, instance, week, ops=None, assets=None):
@@ -192,6 +195,29 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     assert run.data.metrics["test_mae"] > 0 and run.data.metrics["val_mae"] > 0
     artifacts = {a.path for a in client(home).list_artifacts(run.info.run_id)}
     assert {"feature_importance.png", "predicted_vs_actual.png"} <= artifacts
+
+
+def test_the_postgres_warehouse_gives_the_week_the_duckdb_file_gave(trained, tmp_path, monkeypatch, instance):
+    """The same delivery and config through all six assets with NYC_RENTAL_WAREHOUSE_URL set: the same rows,
+    splits and test metrics as on the DuckDB file, and no DuckDB file written."""
+    from nyc_rental.resources import Warehouse
+
+    home = tmp_path / "postgres_home"
+    (home / "incoming").mkdir(parents=True)
+    deliver(trained.delivery, home / "incoming", trained.delivery.name)
+    with postgres_database() as url:
+        monkeypatch.setenv("NYC_RENTAL_WAREHOUSE_URL", url)
+        result = small_week(build_defs(home), instance, "2019-07-01")
+        assert result.success, failure_messages(result)
+        on_postgres = Warehouse(url=url)
+        on_duckdb = Warehouse(path=str(settings.warehouse_path(trained.home)))
+        for table in ("clean_listings", "splits"):
+            pd.testing.assert_frame_equal(on_postgres.read_week(table, WEEK), on_duckdb.read_week(table, WEEK))
+    assert not (home / "warehouse.duckdb").exists()
+    for asset in ("clean_listings", "splits"):
+        assert materialization_metadata(result, asset) == materialization_metadata(trained.result, asset)
+    postgres_metrics = materialization_metadata(result, "test_metrics")
+    assert postgres_metrics["test_mae"] == materialization_metadata(trained.result, "test_metrics")["test_mae"]
 
 
 def test_the_champion_loads_from_the_registry_and_predicts_for_odd_rows(trained):
