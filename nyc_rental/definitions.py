@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions, EnvVar, definitions
+from dagster import Definitions, EnvVar, ExecutorDefinition, definitions, multiprocess_executor
 
 from nyc_rental import settings
 from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
@@ -18,14 +18,36 @@ from nyc_rental.checks import data_checks
 from nyc_rental.executor import patient_in_process_executor
 from nyc_rental.jobs import promote_model, weekly_pipeline
 from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
-from nyc_rental.sensors import close_mlflow_runs_of_failed_runs, incoming_listings_sensor
+from nyc_rental.sensors import (
+    close_mlflow_runs_of_failed_runs,
+    finish_mlflow_runs_of_successful_runs,
+    incoming_listings_sensor,
+)
 from nyc_rental.tracking import EXPERIMENT, ModelRegistry, mlflow_run
 
 # Run config for runs launched from the command line: warnings and errors only on the console.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def resources_for(home: Path) -> dict:
+# Celery's broker and result backend, read by the run and by every worker (`deploy/celery.yaml`): amqp://…
+# (RabbitMQ, with the rpc:// backend) or redis://… (with a redis:// backend).
+CELERY_BROKER_ENV, CELERY_BACKEND_ENV = "NYC_RENTAL_CELERY_BROKER", "NYC_RENTAL_CELERY_BACKEND"
+
+
+def executor_for(name: str) -> ExecutorDefinition:
+    """The executor of weekly_pipeline and of materializations launched from the UI (NYC_RENTAL_EXECUTOR)."""
+    if name == "in_process":
+        return patient_in_process_executor
+    if name == "multiprocess":
+        return multiprocess_executor
+    from dagster_celery import celery_executor  # the production extra; only this location pays for Celery
+
+    return celery_executor.configured(
+        {"broker": {"env": CELERY_BROKER_ENV}, "backend": {"env": CELERY_BACKEND_ENV}}, name="celery"
+    )
+
+
+def resources_for(home: Path, executor: str = "in_process") -> dict:
     # The URL is read from the environment when a run starts: the UI shows the variable's name, never its value.
     url = EnvVar("NYC_RENTAL_WAREHOUSE_URL") if settings.warehouse_url() else ""
     warehouse = Warehouse(
@@ -42,22 +64,26 @@ def resources_for(home: Path) -> dict:
                 "experiment_name": EXPERIMENT,
                 "mlflow_tracking_uri": tracking_uri,
                 "artifact_root": str(settings.mlflow_artifact_root(home)),
+                # in-process, the resource's teardown follows the run's last step; else the sensors end the run
+                "end_with_last_step": executor == "in_process",
             }
         ),
         "registry": ModelRegistry(tracking_uri=tracking_uri),
     }
 
 
-def build_defs(home: Path | None = None) -> Definitions:
-    """Definitions writing under `home` (default: NYC_RENTAL_HOME)."""
+def build_defs(home: Path | None = None, executor: str | None = None) -> Definitions:
+    """Definitions writing under `home` (default: NYC_RENTAL_HOME), running steps with `executor` (default:
+    NYC_RENTAL_EXECUTOR, else in-process)."""
+    executor = executor or settings.executor_name()
     return Definitions(
         assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics],
         asset_checks=[data_checks],
         jobs=[weekly_pipeline, promote_model],
-        sensors=[incoming_listings_sensor, close_mlflow_runs_of_failed_runs],
-        resources=resources_for(home or settings.nyc_rental_home()),
-        # Materializations launched from the UI run in-process too, like weekly_pipeline (see jobs.py).
-        executor=patient_in_process_executor,
+        sensors=[incoming_listings_sensor, close_mlflow_runs_of_failed_runs, finish_mlflow_runs_of_successful_runs],
+        resources=resources_for(home or settings.nyc_rental_home(), executor),
+        # weekly_pipeline and materializations launched from the UI; promote_model always runs in-process.
+        executor=executor_for(executor),
     )
 
 

@@ -5,14 +5,14 @@ from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job
 from nyc_rental.executor import patient_in_process_executor
 from nyc_rental.tracking import ModelRegistry
 
-# In-process: a run's steps share one process, so they never race each other for DuckDB's single-writer lock
-# (runs of other weeks take turns through the concurrency pools, see resources.py; a step waiting for its pool
-# sleeps, see executor.py), the MLflow run ends exactly once after the last step (see tracking.py), and a run
-# does not pay a Python start-up per step.
+# The executor is the code location's (definitions.py, NYC_RENTAL_EXECUTOR). In-process by default: a run's
+# steps share one process, so they never race each other for DuckDB's single-writer lock (runs of other weeks
+# take turns through the concurrency pools, see resources.py; a step waiting for its pool sleeps, see
+# executor.py), and a run does not pay a Python start-up per step. The production profile runs the steps on
+# Celery workers over the Postgres warehouse.
 weekly_pipeline = define_asset_job(
     name="weekly_pipeline",
     selection=AssetSelection.groups("listings", "modeling"),
-    executor_def=patient_in_process_executor,
     description="One week through raw → clean → (checks) → validated listings → splits → model → test_metrics.",
 )
 

@@ -1,12 +1,15 @@
-"""Sensors: a delivery that lands runs its week; a run that died leaves no MLflow run open."""
+"""Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run."""
 
 from dagster import (
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
+    RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
     run_failure_sensor,
+    run_status_sensor,
     sensor,
 )
 
@@ -51,13 +54,30 @@ def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingF
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=sensor_interval_seconds(),
     description=(
-        "A run whose process died (killed, out of memory) never ends its MLflow run: this marks the MLflow runs "
-        "of every failed Dagster run of this code location FAILED when they are still RUNNING, with a "
-        "`dagster_failure` tag saying why."
+        "A run whose process died (killed, out of memory), or whose steps ran in processes of their own, "
+        "leaves its MLflow run open: this marks the MLflow runs of every failed Dagster run of this code "
+        "location FAILED when they are still RUNNING, with a `dagster_failure` tag saying why."
     ),
 )
 def close_mlflow_runs_of_failed_runs(context: RunFailureSensorContext, registry: ModelRegistry) -> None:
     run_id = context.dagster_run.run_id
     reason = context.failure_event.message or "the Dagster run failed"
-    for closed in registry.fail_open_runs(run_id, reason):
+    for closed in registry.end_open_runs(run_id, "FAILED", reason):
         context.log.info(f"MLflow run {closed} of Dagster run {run_id} marked FAILED: {reason}")
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    name="finish_mlflow_runs_of_successful_runs",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    description=(
+        "Under the multiprocess and Celery executors no step knows it is the run's last: each leaves the MLflow "
+        "run RUNNING, and this ends the MLflow runs of every successful Dagster run of this code location "
+        "FINISHED (in-process runs end theirs after the last step; this finds nothing open)."
+    ),
+)
+def finish_mlflow_runs_of_successful_runs(context: RunStatusSensorContext, registry: ModelRegistry) -> None:
+    run_id = context.dagster_run.run_id
+    for finished in registry.end_open_runs(run_id, "FINISHED"):
+        context.log.info(f"MLflow run {finished} of Dagster run {run_id} marked FINISHED")

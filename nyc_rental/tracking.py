@@ -2,9 +2,13 @@
 
 dagster-mlflow's `mlflow_tracking` starts (or resumes) the MLflow run tagged with the Dagster run id. Its
 `end_mlflow_on_run_finished` hook ends that run after the last node in topological order, which may be a
-check rather than the last step to finish, and under the multiprocess executor every step process ends the
-run when it exits. So the platform ships the in-process executor only and ends the MLflow run itself, when
-the resource is torn down after the run's last step: FINISHED if every step succeeded, FAILED otherwise.
+check rather than the last step to finish, and under MLflow 3 every step process ends the run when it exits
+(its atexit hack unregisters a function MLflow 3 no longer registers). So the platform decides the lifecycle:
+- every step that logs attaches to the MLflow run tagged with its Dagster run id (the first one starts it);
+- in-process (one process runs every step), the run ends when the resource is torn down after the last step:
+  FINISHED if every step succeeded, FAILED otherwise;
+- under the multiprocess and Celery executors, a step leaves the run RUNNING when it is done, and the run-status
+  sensors (sensors.py) end it FINISHED or FAILED with the Dagster run.
 """
 
 from __future__ import annotations
@@ -42,7 +46,13 @@ CHAMPION = "champion"
 MLFLOW_RUN_CONFIG = {
     "experiment_name": Field(StringSource, description="MLflow experiment name."),
     "mlflow_tracking_uri": Field(StringSource, description="MLflow tracking (and registry) URI."),
-    "artifact_root": Field(str, description="Where a new experiment keeps its artifacts."),
+    "artifact_root": Field(str, description="Where a new experiment keeps its artifacts (a local store only)."),
+    "end_with_last_step": Field(
+        bool,
+        default_value=True,
+        description="End the MLflow run when the resource is torn down (in-process: after the run's last step); "
+        "otherwise leave it to the run-status sensors.",
+    ),
 }
 
 
@@ -94,23 +104,54 @@ def log_figure(figure, artifact_file: str) -> None:
         plt.close(figure)
 
 
+def is_server(tracking_uri: str) -> bool:
+    """A tracking server (`mlflow server`), which keeps the artifacts itself, rather than a local store."""
+    return tracking_uri.startswith(("http://", "https://"))
+
+
 def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
-    """Create the store and the experiment once, with artifacts under `artifact_root`.
+    """Create the store and the experiment once; with a local store, artifacts go under `artifact_root`.
 
     Runs that start together (a backfill) would otherwise migrate a fresh SQLite store at the same time,
-    which can fail: a file lock beside the artifacts lets one process create it while the others wait.
+    which can fail: a file lock beside the artifacts lets one process create it while the others wait. A
+    tracking server keeps its own artifact store (proxied artifacts) and serializes creation itself.
     """
     from mlflow.tracking import MlflowClient
 
+    client = MlflowClient(tracking_uri=tracking_uri)
+    if is_server(tracking_uri):
+        return _experiment_id(client, name, artifact_location=None)
     root = Path(artifact_root)
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".store.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        client = MlflowClient(tracking_uri=tracking_uri)
-        experiment = client.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        return client.create_experiment(name, artifact_location=root.resolve().as_uri())
+        return _experiment_id(client, name, artifact_location=root.resolve().as_uri())
+
+
+def _experiment_id(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location)
+    except MlflowException as error:  # another process created it first
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def detach_run() -> None:
+    """Leave this process's active MLflow run RUNNING but no longer active here, so that neither the next task
+    of a long-lived worker nor MLflow's exit hook (which ends an active run FINISHED) touches it. MLflow has no
+    public call for this: it is `mlflow.end_run` without the status change (checked against MLflow 3.17)."""
+    from mlflow.tracking import fluent
+
+    stack = fluent._active_run_stack.get()
+    if stack:
+        fluent._last_active_run_id.set(stack.pop().info.run_id)
+        fluent.MLFLOW_RUN_ID.unset()
 
 
 def _failed_steps(instance, run_id: str) -> list[str]:
@@ -144,10 +185,13 @@ def mlflow_run(context):
     try:
         yield tracker
     finally:
-        failed = _failed_steps(context.instance, context.run.run_id)
-        if failed:
-            mlflow.set_tag("failed_steps", ", ".join(failed))
-        mlflow.end_run(status="FAILED" if failed else "FINISHED")
+        if config["end_with_last_step"]:
+            failed = _failed_steps(context.instance, context.run.run_id)
+            if failed:
+                mlflow.set_tag("failed_steps", ", ".join(failed))
+            mlflow.end_run(status="FAILED" if failed else "FINISHED")
+        else:
+            detach_run()
 
 
 class ModelRegistry(ConfigurableResource):
@@ -185,8 +229,9 @@ class ModelRegistry(ConfigurableResource):
     def set_champion(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, str(version))
 
-    def fail_open_runs(self, dagster_run_id: str, reason: str) -> list[str]:
-        """Mark FAILED the MLflow runs of a Dagster run (and their nested runs) that are still RUNNING."""
+    def end_open_runs(self, dagster_run_id: str, status: str, reason: str | None = None) -> list[str]:
+        """End the MLflow runs of a Dagster run (and their nested runs) that are still RUNNING with `status`
+        (FINISHED or FAILED); a failure's reason goes into a `dagster_failure` tag."""
         client = self.client()
         experiment = client.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
@@ -196,13 +241,14 @@ class ModelRegistry(ConfigurableResource):
         runs = list(parents)
         for parent in parents:
             runs += client.search_runs(ids, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-        closed = []
+        ended = []
         for run in runs:
             if run.info.status == "RUNNING":
-                client.set_tag(run.info.run_id, "dagster_failure", reason[:5000])
-                client.set_terminated(run.info.run_id, status="FAILED")
-                closed.append(run.info.run_id)
-        return closed
+                if reason:
+                    client.set_tag(run.info.run_id, "dagster_failure", reason[:5000])
+                client.set_terminated(run.info.run_id, status=status)
+                ended.append(run.info.run_id)
+        return ended
 
 
 def git_commit() -> str | None:
