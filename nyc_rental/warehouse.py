@@ -12,6 +12,7 @@ refused. Weeks that cannot be recomputed as they were (model versions, champion 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import io
 import re
 import time
@@ -150,6 +151,15 @@ class Warehouse(ConfigurableResource):
         with self.backend.connect(read_only=read_only) as con:
             yield con
 
+    @contextmanager
+    def exclusively(self, name: str) -> Iterator[None]:
+        """Hold the lock `name` for a read-decide-write sequence that runs of other weeks must not interleave
+        (the champion decision), whichever processes or machines they run on: a Postgres advisory lock, or a
+        file lock beside the DuckDB file. Either is released when its holder dies. The wait is the server's
+        or the kernel's, not a poll."""
+        with self.backend.exclusively(name):
+            yield
+
     def replace_week(self, table: str, week: dt.date, frame: pd.DataFrame) -> None:
         """Replace one week's rows of `table` in a single transaction; other weeks are untouched."""
         if frame.empty:
@@ -246,6 +256,13 @@ class _DuckDB:
             yield connection
         finally:
             connection.close()
+
+    @contextmanager
+    def exclusively(self, name: str) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f"{self.path.name}.{name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     @contextmanager
     def _reading(self, table: str | None) -> Iterator[duckdb.DuckDBPyConnection | None]:
@@ -370,6 +387,12 @@ class _Postgres:
             yield connection
         finally:
             connection.close()
+
+    @contextmanager
+    def exclusively(self, name: str) -> Iterator[None]:
+        with self.connect() as con:  # the session holds the lock; closing it (or its death) releases it
+            con.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"{SCHEMA}.{name}"])
+            yield
 
     def _columns(self, con, table: str) -> dict[str, str]:
         rows = con.execute(

@@ -114,6 +114,20 @@ def test_postgres_writers_of_different_weeks_run_at_the_same_time():
         assert warehouse.rows_per_week("t").tolist() == [1, 1]
 
 
+def test_the_champion_lock_lets_one_holder_in_at_a_time(warehouse):
+    """Runs of other weeks (other processes or machines) decide the champion one at a time."""
+    entered = threading.Event()
+
+    def second_holder():
+        with warehouse.exclusively("champion"):
+            entered.set()
+
+    with warehouse.exclusively("champion"):
+        threading.Thread(target=second_holder, daemon=True).start()
+        assert not entered.wait(1.0)  # blocked while the first holds it
+    assert entered.wait(20)
+
+
 def test_an_unreachable_or_refusing_server_is_named_without_its_password():
     with postgres_database() as url:
         not_the_one = "s3cret-Passw0rd"

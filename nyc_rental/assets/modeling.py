@@ -209,7 +209,7 @@ class PromotionConfig(Config):
 
 @weekly_asset(
     group_name=GROUP,
-    code_version="1",
+    code_version="2",
     kinds={"mlflow", "duckdb"},
     pool=WAREHOUSE_POOL,
     required_resource_keys={"mlflow", "registry", "warehouse"},
@@ -237,21 +237,25 @@ def test_metrics(
     test = splits[splits.split == "test"]
     rows = model_input(test)
     version = str(model.model_version.iloc[0])
-    champion = registry.champion()
-    champion_mae = None
-    with threadpool_limits(limits=cpu_threads(context)):  # see ModelConfig.threads
-        predicted = training.predict_prices(registry.load(version), rows)
-        if champion is not None and str(champion.version) != version:
-            champion_predicted = training.predict_prices(registry.load(champion.version), rows)
-            champion_mae = evaluation.score(test.price, champion_predicted).mae
-    scores = evaluation.score(test.price, predicted)
+    # Runs of other weeks decide too (concurrently on the production profile): reading the champion, scoring
+    # it and moving the alias are one step under the warehouse's lock, so no week is compared with a stale one.
+    with warehouse.exclusively("champion"):
+        champion = registry.champion()
+        champion_mae = None
+        with threadpool_limits(limits=cpu_threads(context)):  # see ModelConfig.threads
+            predicted = training.predict_prices(registry.load(version), rows)
+            if champion is not None and str(champion.version) != version:
+                champion_predicted = training.predict_prices(registry.load(champion.version), rows)
+                champion_mae = evaluation.score(test.price, champion_predicted).mae
+        scores = evaluation.score(test.price, predicted)
+        promoted, decision = evaluation.promotion(
+            scores.mae, None if champion is None else str(champion.version), champion_mae, version, config.tolerance
+        )
+        if promoted:
+            registry.set_champion(version)
+        decided_at = pd.Timestamp.now(tz="UTC")
     by_borough = evaluation.mae_by(test, predicted, "neighbourhood_group")
     by_room_type = evaluation.mae_by(test, predicted, "room_type")
-    promoted, decision = evaluation.promotion(
-        scores.mae, None if champion is None else str(champion.version), champion_mae, version, config.tolerance
-    )
-    if promoted:
-        registry.set_champion(version)
     context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")
 
     mlflow.log_metrics(
@@ -275,6 +279,7 @@ def test_metrics(
                 "champion_test_mae": champion_mae if champion_mae is not None else np.nan,
                 "promoted": promoted,
                 "decision": decision,
+                "decided_at": decided_at,
             }
         ]
     )

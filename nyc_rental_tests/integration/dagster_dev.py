@@ -210,6 +210,17 @@ class DagsterUI:
             if not page["hasMore"]:
                 return events
 
+    @staticmethod
+    def champion_by_decisions(decisions: dict[str, tuple]) -> str | None:
+        """Replay the weeks' promotion decisions ({week: (model_version, champion_version, promoted,
+        decided_at)}, test_metrics' columns) in the order they were made, checking that each week was compared
+        with the champion of that moment; the champion they leave."""
+        holder = None
+        for week, (version, before, promoted, _) in sorted(decisions.items(), key=lambda item: item[1][3]):
+            assert before == holder, (week, before, holder)
+            holder = version if promoted else holder
+        return holder
+
     def run_pid(self, run_id: str) -> int:
         """The process id of a run's worker, from the code server's "Started process for run" event."""
         for event in self.events(run_id):

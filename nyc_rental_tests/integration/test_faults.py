@@ -49,14 +49,6 @@ def step_started(dev, run_id: str, step: str) -> bool:
     )
 
 
-def step_ended(dev, run_id: str, step: str) -> float:
-    return next(
-        float(event["timestamp"])
-        for event in dev.events(run_id)
-        if event["__typename"] == "ExecutionStepSuccessEvent" and event["stepKey"] == step
-    )
-
-
 def run_tags(run: dict) -> dict[str, str]:
     return {tag["key"]: tag["value"] for tag in run["tags"]}
 
@@ -147,21 +139,12 @@ def test_runs_killed_alone_or_with_the_whole_platform_are_failed_retried_and_eve
     # champion of its moment, and the last week promoted holds the alias.
     with duckdb.connect(str(again.home / "warehouse.duckdb"), read_only=True) as con:
         decisions = {
-            week.isoformat(): (version, before, promoted)
-            for week, version, before, promoted in con.execute(
-                "SELECT week, model_version, champion_version, promoted FROM nyc_rental.test_metrics"
+            week.isoformat(): (version, before, promoted, decided_at)
+            for week, version, before, promoted, decided_at in con.execute(
+                "SELECT week, model_version, champion_version, promoted, decided_at FROM nyc_rental.test_metrics"
             ).fetchall()
         }
-    succeeded = sorted(
-        (run for run in runs if run["status"] == "SUCCESS"),
-        key=lambda run: step_ended(again, run["runId"], "test_metrics"),
-    )
-    holder = None
-    for run in succeeded:
-        version, before, promoted = decisions[run_tags(run)["dagster/partition"]]
-        assert before == holder, (run_tags(run)["dagster/partition"], before, holder)
-        holder = version if promoted else holder
-    assert str(champion(again)) == holder
+    assert str(champion(again)) == again.champion_by_decisions(decisions)
 
 
 @pytest.fixture(scope="module")
