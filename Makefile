@@ -13,8 +13,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: install lock demo test test-all dev validate report promote clean-data mlflow-ui serve \
-	bench-startup bench-e2e bench-profile bench-backfill bench-pool-wait bench-scale bench-quality
+.PHONY: install lock demo test test-all dev prod validate report promote clean-data mlflow-ui serve \
+	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-pool-wait bench-scale bench-quality
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
 $(INSTALLED): pyproject.toml setup.py $(LOCK)
@@ -48,6 +48,18 @@ lock: $(INSTALLED)
 dev: $(INSTALLED)
 	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
 
+# The production profile as separate services (deploy/prod.py; README, "Production profile"): Postgres behind
+# Dagster's instance, the warehouse and MLflow's server, steps on two Celery workers over RabbitMQ. The defaults
+# suit this machine's local servers (Postgres with trust auth, RabbitMQ's guest account: no password in a URL);
+# set any of these in the environment to point elsewhere. Ctrl-C stops every service.
+PG_SERVER ?= postgresql://postgres@127.0.0.1:5432
+prod: export DAGSTER_PG_URL ?= $(PG_SERVER)/nyc_rental_dagster
+prod: export NYC_RENTAL_WAREHOUSE_URL ?= $(PG_SERVER)/nyc_rental_warehouse
+prod: export MLFLOW_BACKEND_STORE_URI ?= $(PG_SERVER)/nyc_rental_mlflow
+prod: export NYC_RENTAL_CELERY_BROKER ?= pyamqp://127.0.0.1:5672//
+prod: $(INSTALLED)
+	$(BIN)/python deploy/prod.py --ui-port $(UI_PORT)
+
 validate: $(INSTALLED)
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
@@ -67,9 +79,10 @@ clean-data:
 mlflow-ui: $(INSTALLED)
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" --host 127.0.0.1 --port 5000
 
-# The champion as a REST service: POST rows in the delivery format to /invocations.
+# The champion as a REST service: POST rows in the delivery format to /invocations (from MLFLOW_TRACKING_URI's
+# registry when it is set, e.g. the production profile's MLflow server).
 serve: $(INSTALLED)
-	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" \
+	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(NYC_RENTAL_HOME)/mlflow.db}" \
 		$(BIN)/mlflow models serve -m "models:/nyc_rental_price@champion" --env-manager local --host 127.0.0.1 --port 5001
 
 # Benchmarks: each prints JSON figures (README, "Performance"); none is a test. They read the real deliveries
@@ -85,6 +98,10 @@ bench-profile: $(INSTALLED)
 
 bench-backfill: $(INSTALLED)
 	$(BIN)/python benchmarks/backfill.py
+
+# Needs this machine's Postgres and RabbitMQ (each profile gets databases and a virtual host of its own).
+bench-production: $(INSTALLED)
+	$(BIN)/python benchmarks/production_backfill.py
 
 bench-pool-wait: $(INSTALLED)
 	$(BIN)/python benchmarks/pool_wait.py

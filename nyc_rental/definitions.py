@@ -15,7 +15,7 @@ from nyc_rental import settings
 from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
 from nyc_rental.assets.modeling import model, splits, test_metrics
 from nyc_rental.checks import data_checks
-from nyc_rental.executor import patient_in_process_executor
+from nyc_rental.executor import patient_in_process_executor, recorded
 from nyc_rental.jobs import promote_model, weekly_pipeline
 from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
 from nyc_rental.sensors import (
@@ -39,10 +39,10 @@ def executor_for(name: str) -> ExecutorDefinition:
     if name == "in_process":
         return patient_in_process_executor
     if name == "multiprocess":
-        return multiprocess_executor
+        return recorded(multiprocess_executor)
     from dagster_celery import celery_executor  # the production extra; only this location pays for Celery
 
-    return celery_executor.configured(
+    return recorded(celery_executor).configured(
         {"broker": {"env": CELERY_BROKER_ENV}, "backend": {"env": CELERY_BACKEND_ENV}}, name="celery"
     )
 

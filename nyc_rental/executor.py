@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from dagster import executor
+from dagster import ExecutorDefinition, executor
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG, _core_in_process_executor_creation
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.api import ExecuteRunWithPlanIterable
@@ -25,6 +25,7 @@ from dagster._core.execution.context_creation_job import PlanExecutionContextMan
 from dagster._core.execution.plan.execute_plan import inner_plan_execution_iterator
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._core.execution.plan.plan import ExecutionPlan
+from dagster._core.executor.base import Executor
 from dagster._core.executor.in_process import InProcessExecutor
 
 from nyc_rental.launcher import worker_event
@@ -90,4 +91,44 @@ def patient_in_process_executor(init_context) -> PatientInProcessExecutor:
         retries=stock.retries,
         marker_to_close=stock.marker_to_close,
         step_dependency_config=stock.step_dependency_config,
+    )
+
+
+class RecordedExecutor(Executor):
+    """Another executor (multiprocess, Celery) whose run process first records its identity, as the in-process
+    executor above does, so that run monitoring can tell when the process orchestrating the steps is gone."""
+
+    def __init__(self, inner: Executor):
+        self.inner = inner
+
+    @property
+    def retries(self):
+        return self.inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self.inner.step_dependency_config
+
+    def execute(self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan) -> Iterator[DagsterEvent]:
+        pid = os.getpid()
+        yield DagsterEvent.engine_event(
+            plan_context,
+            f"Orchestrating steps from process (pid: {pid})",
+            event_specific_data=worker_event(pid, execution_plan.step_keys_to_execute),
+        )
+        yield from self.inner.execute(plan_context, execution_plan)
+
+    def __getattr__(self, name: str):  # what else callers ask of the inner executor (Celery's app_args)
+        return getattr(self.inner, name)
+
+
+def recorded(definition: ExecutorDefinition) -> ExecutorDefinition:
+    """`definition` (same name, config and requirements) with its executor wrapped in RecordedExecutor."""
+    create = definition.executor_creation_fn
+    return ExecutorDefinition(
+        name=definition.name,
+        config_schema=definition.config_schema,
+        requirements=definition.get_requirements,
+        executor_creation_fn=lambda init_context: RecordedExecutor(create(init_context)),
+        description=definition.description,
     )

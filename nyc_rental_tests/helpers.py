@@ -1,9 +1,15 @@
 """Running weeks for real and reading what they left in the warehouse."""
 
 import datetime as dt
+import json
+import os
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,3 +115,45 @@ def warehouse_held_open(path: Path) -> Iterator[int]:
     finally:
         holder.kill()
         holder.wait()
+
+
+@contextmanager
+def serving_champion(tracking_uri: str) -> Iterator[Callable[[list[dict]], list[float]]]:
+    """`mlflow models serve` of the champion from `tracking_uri` on a free port, as a user starts it (uvicorn
+    from the virtualenv's PATH); yields a function posting records to /invocations and returning predictions."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking_uri}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/nyc_rental_price@champion",
+         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+    def invocations(records: list[dict]) -> list[float]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps({"dataframe_records": records}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())["predictions"]
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, "mlflow models serve exited"
+            assert time.monotonic() < deadline, "mlflow models serve did not answer /ping within 120 s"
+            time.sleep(1)
+        yield invocations
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -5,7 +5,9 @@ after a session. Where a server is unreachable the test skips saying so, except 
 """
 
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,3 +56,21 @@ def postgres_database(prefix: str = "nyc_rental_test") -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def rabbitmq_vhost(prefix: str = "nyc_rental_test") -> Iterator[str]:
+    """A new virtual host on the machine's RabbitMQ (guest may use it); its broker URL. Deleted afterwards."""
+    problem = reachable("127.0.0.1", 5672)
+    if problem:
+        unavailable("RabbitMQ", problem)
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        unavailable("RabbitMQ's rabbitmqctl", "not on PATH: it creates the test's virtual host")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    subprocess.run([ctl, "-q", "add_vhost", name], check=True, capture_output=True)
+    try:
+        subprocess.run([ctl, "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"], check=True)
+        yield f"pyamqp://127.0.0.1:5672/{name}"  # guest's default credentials, as kombu fills them in
+    finally:
+        subprocess.run([ctl, "-q", "delete_vhost", name], check=False, capture_output=True)

@@ -11,7 +11,16 @@ from dagster import DagsterInstance, execute_job, reconstructable
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
 
-from nyc_rental.launcher import MonitoredRunLauncher, RunWorker, recorded_worker, start_mark, this_host, worker_health
+from nyc_rental.launcher import (
+    CeleryStep,
+    MonitoredRunLauncher,
+    RunWorker,
+    lost_step,
+    recorded_worker,
+    start_mark,
+    this_host,
+    worker_health,
+)
 from nyc_rental_tests.test_executor import pooled_job
 
 LAUNCHER = {"run_launcher": {"module": "nyc_rental.launcher", "class": "MonitoredRunLauncher"}}
@@ -83,3 +92,17 @@ def test_nothing_is_failed_that_cannot_be_judged_from_here(monitored, me):
     pid = dead_pid()
     monitored.report_engine_event(f"Started process for run (pid: {pid}).", run, EngineEventData.in_process(pid))
     assert monitored.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
+
+
+def test_a_celery_step_is_lost_only_when_its_worker_process_is_gone_or_is_another_process():
+    host, now = this_host(), time.time()
+    alive = CeleryStep("model", f"nyc_rental_worker1@{host}", os.getpid(), now)  # started long before the step
+    assert lost_step(alive) is None
+    gone = dataclasses.replace(alive, pid=dead_pid())
+    assert f"step model was executing in process {gone.pid} of Celery worker nyc_rental_worker1@{host}" in lost_step(
+        gone
+    )
+    reused = dataclasses.replace(alive, started_at=now - 365 * 86400)  # this pid's process started after that step
+    assert "no longer exists" in lost_step(reused)
+    assert lost_step(dataclasses.replace(gone, worker="nyc_rental_worker1@elsewhere")) is None  # not visible here
+    assert lost_step(dataclasses.replace(gone, pid=None)) is None  # taken, not started yet

@@ -2,14 +2,9 @@
 
 import datetime as dt
 import hashlib
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +25,7 @@ from nyc_rental_tests.helpers import (
     materialization_metadata,
     merged,
     run_week,
+    serving_champion,
     synthetic_delivery,
     week_counts,
 )
@@ -245,48 +241,12 @@ def test_predict_writes_the_rows_with_a_predicted_price(trained, tmp_path):
     assert priced.predicted_price.notna().all() and (priced.predicted_price >= 0).all()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.integration
 def test_mlflow_models_serve_answers_invocations(trained):
-    port = _free_port()
-    # the server runs `uvicorn` from PATH, as it does for a user with the virtualenv active
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri(trained.home)}
-    mlflow_cli = [sys.executable, "-m", "mlflow"]
-    server = subprocess.Popen(
-        [*mlflow_cli, "models", "serve", "-m", "models:/nyc_rental_price@champion", "--env-manager", "local",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, "mlflow models serve exited"
-            assert time.monotonic() < deadline, "mlflow models serve did not answer /ping within 120 s"
-            time.sleep(1)
-        records = _odd_rows().astype(object).where(_odd_rows().notna(), None).to_dict(orient="records")
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations",
-            data=json.dumps({"dataframe_records": records}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            predictions = json.loads(answer.read())["predictions"]
-        assert len(predictions) == 3 and all(np.isfinite(p) and p > 0 for p in predictions)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    records = _odd_rows().astype(object).where(_odd_rows().notna(), None).to_dict(orient="records")
+    with serving_champion(settings.mlflow_tracking_uri(trained.home)) as invocations:
+        predictions = invocations(records)
+    assert len(predictions) == 3 and all(np.isfinite(p) and p > 0 for p in predictions)
 
 
 def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained):

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from mlflow.tracking import MlflowClient
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import week_counts
 from nyc_rental_tests.integration.dagster_dev import REPO, DagsterUI, ctrl_c, start_in_session, wait_for
+from nyc_rental_tests.integration.readme import PRODUCTION, bash_commands, without_section
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +39,9 @@ RUN_BY_CI = {"make test", "make test-all"}
 
 
 def readme_commands() -> list[str]:
-    """Every command of the README's ```bash blocks (comments dropped, continued lines joined)."""
-    commands = []
-    for block in re.findall(r"^ *```bash\n(.*?)^ *```", (REPO / "README.md").read_text(), re.S | re.M):
-        text = re.sub(r"(?m)^\s*#.*\n?", "", textwrap.dedent(block))
-        text = re.sub(r"\s+#[^'\"\n]*$", "", text, flags=re.M)  # a comment after a command
-        for command in re.split(r"\n(?=\S)", text.strip()):
-            if command.strip():
-                commands.append(command.strip())
-    return commands
+    """Every command of the README's ```bash blocks but the production profile's (test_production.py runs
+    those against a production stack of its own)."""
+    return bash_commands(without_section(PRODUCTION))
 
 
 def curl_command() -> str:

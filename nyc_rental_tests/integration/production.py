@@ -1,0 +1,91 @@
+"""The production profile (`deploy/prod.py`) started by a test: its own Postgres databases (Dagster's instance,
+the warehouse, MLflow's store), its own RabbitMQ virtual host, free localhost ports, Celery workers."""
+
+import os
+import re
+import subprocess
+from contextlib import ExitStack
+from pathlib import Path
+
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
+
+from nyc_rental_tests.integration.dagster_dev import REPO, DagsterUI, ctrl_c, free_port, start_in_session, wait_for
+from nyc_rental_tests.services import postgres_database, rabbitmq_vhost
+
+CELERY_WORKER = re.compile(r"celery -A dagster_celery\.app worker")
+
+
+class ProductionStack(DagsterUI):
+    """`make prod` (deploy/prod.py) in its own session: code server, webserver, daemon, MLflow server, workers."""
+
+    def __init__(self, root: Path, workers: int = 2, sensor_interval: int = 2):
+        self.root, self.workers = root, workers
+        self.home, self.state = root / "home", root / "state"
+        (self.home / "incoming").mkdir(parents=True, exist_ok=True)
+        self.log = root / "prod.log"
+        self.process: subprocess.Popen | None = None
+        self._resources = ExitStack()
+        self.sensor_interval = sensor_interval
+
+    def start(self, timeout: float = 240) -> "ProductionStack":
+        dagster_url = self._resources.enter_context(postgres_database("nyc_rental_test_dagster"))
+        self.warehouse_url = self._resources.enter_context(postgres_database("nyc_rental_test_warehouse"))
+        mlflow_store = self._resources.enter_context(postgres_database("nyc_rental_test_mlflow"))
+        broker = self._resources.enter_context(rabbitmq_vhost())
+        ports = {"UI_PORT": free_port(), "CODE_SERVER_PORT": free_port(), "MLFLOW_PORT": free_port()}
+        self.mlflow_uri = f"http://127.0.0.1:{ports['MLFLOW_PORT']}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+            "DAGSTER_PG_URL": dagster_url,
+            "NYC_RENTAL_WAREHOUSE_URL": self.warehouse_url,
+            "MLFLOW_BACKEND_STORE_URI": mlflow_store,
+            "NYC_RENTAL_CELERY_BROKER": broker,
+            "NYC_RENTAL_PROD_HOME": str(self.state),
+            "NYC_RENTAL_HOME": str(self.home),
+            "NYC_RENTAL_SENSOR_INTERVAL_SECONDS": str(self.sensor_interval),
+            "NYC_RENTAL_CELERY_WORKERS": str(self.workers),
+            **{name: str(port) for name, port in ports.items()},
+        }
+        self.process = start_in_session(["make", "prod"], REPO, self.env, self.log)
+        DagsterUI.__init__(self, ports["UI_PORT"])
+        wait_for(f"the production profile to start ({self.log})", self._up, timeout)
+        wait_for("the code location to load", self.location_loaded, 60)
+        return self
+
+    def _up(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"make prod exited with {self.process.returncode}:\n{self.log_tail()}")
+        return "production profile up" in self.log.read_text(errors="replace")
+
+    def instance(self) -> DagsterInstance:
+        """The production instance (runs and events in Postgres), as a process of this machine opens it."""
+        os.environ["DAGSTER_PG_URL"] = self.env["DAGSTER_PG_URL"].replace("postgresql://", "postgresql+psycopg2://")
+        return DagsterInstance.from_ref(InstanceRef.from_dir(str(self.state / "dagster")))
+
+    def worker_processes(self) -> dict[int, str]:
+        """The Celery workers' processes (pool children included), by pid: {pid: worker name}."""
+        listing = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,sid=,args="], capture_output=True, text=True)
+        rows = [line.split(None, 3) for line in listing.stdout.splitlines()]
+        mains = {
+            int(pid): re.search(r"-n (\S+)", args).group(1)
+            for pid, _, sid, args in rows
+            if int(sid) == self.process.pid and CELERY_WORKER.search(args)
+        }
+        children = {int(pid): mains[int(ppid)] for pid, ppid, _, _ in rows if int(ppid) in mains}
+        return {**mains, **children}
+
+    def stop(self, timeout: float = 90) -> None:
+        """Ctrl-C to the script, as a user stops it: every service stops, nothing of the session is left."""
+        try:
+            if self.process is not None:
+                process, self.process = self.process, None
+                ctrl_c(process, "the production profile", timeout, group=True)  # as a terminal's Ctrl-C
+        finally:
+            self._resources.close()
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace").splitlines()[-lines:]
+        for service in sorted((self.state / "logs").glob("*.log")):
+            text += [f"--- {service.name}", *service.read_text(errors="replace").splitlines()[-15:]]
+        return "\n".join(text)
