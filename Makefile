@@ -21,7 +21,7 @@ $(INSTALLED): pyproject.toml setup.py $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "nyc-rental needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	if $(BIN)/python -m pip install --quiet "$(UV)"; then \
-		$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -c $(LOCK) -e ".[dev]"; \
+		$(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -c $(LOCK) -e ".[dev]"; \
 	else \
 		$(BIN)/python -m pip install --quiet --upgrade pip && \
 		$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"; \
