@@ -17,6 +17,7 @@ from dagster import DagsterInstance
 
 from nyc_rental import settings
 from nyc_rental.core.delivery import week_start
+from nyc_rental.core.quality import QualityThresholds
 from nyc_rental.definitions import QUIET, build_defs
 from nyc_rental.synthetic import (
     delivery_file_name,
@@ -116,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-week", type=dt.date.fromisoformat, default=DEMO_START, help="Monday of the first week")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--min-rows",
+        type=int,
+        help=f"the row_count data test's floor for these runs (default {QualityThresholds.min_rows}): smaller weeks",
+    )
+    parser.add_argument(
         "--deliver-only", action="store_true", help="only write the deliveries (for `make dev`'s sensor to run)"
     )
     parser.add_argument(
@@ -131,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.deliver_only:
         return 0
     job = build_defs(home).resolve_job_def("weekly_pipeline")
+    run_config = QUIET
+    if args.min_rows is not None:
+        run_config = {**QUIET, "resources": {"data_tests": {"config": {"min_rows": args.min_rows}}}}
     summaries = []
     with ExitStack() as stack:
         if os.environ.get("DAGSTER_HOME"):
@@ -143,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             week = week_start(dt.date.fromisoformat(path.stem.removeprefix("listings_"))).isoformat()
             print(f"running week {week} ...", flush=True)
             result = job.execute_in_process(
-                partition_key=week, instance=instance, run_config=QUIET, raise_on_error=False
+                partition_key=week, instance=instance, run_config=run_config, raise_on_error=False
             )
             summaries.append(summarize(week, result))
     print(f"\nweeks in {home}:")
