@@ -253,7 +253,7 @@ def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained)
     home = trained.home
     # the week is split already: the model step alone (it registers a version; test_metrics does not run, so
     # nothing is promoted)
-    sweep = {"model": {"config": {"sweep": True, "max_iter": 40}}}
+    sweep = {"model": {"config": {"sweep": True, "max_iter": 10}}}
     result = small_week(trained.defs, trained.instance, "2019-07-01", sweep, assets=["model"])
     assert result.success, failure_messages(result)
     parent = mlflow_run_of(home, result.run_id)
