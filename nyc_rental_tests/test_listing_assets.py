@@ -3,9 +3,11 @@
 import gzip
 
 import pytest
+from dagster import instance_for_test
 
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
 from nyc_rental.core.quality import DATA_TESTS
+from nyc_rental.definitions import build_defs
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     check_results,
@@ -213,11 +215,25 @@ BAD_DELIVERIES = {
 }
 
 
+@pytest.fixture(scope="module")
+def week_stored(tmp_path_factory):
+    """A home whose week 2019-07-01 went through the listing assets: the bad deliveries' cases share it, each
+    writing its file for the next week (and comparing the tables with what they held just before)."""
+    home = tmp_path_factory.mktemp("week_stored")
+    (home / "incoming").mkdir()
+    synthetic_delivery(home / "incoming", "2019-07-03", rows=ROWS, seed=1)
+    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster"))) as instance:
+        defs = build_defs(home)
+        assert run_week(defs, instance, "2019-07-01", min_rows=MIN_ROWS).success
+        yield home, defs, instance
+
+
 @pytest.mark.parametrize("case", BAD_DELIVERIES)
-def test_a_bad_delivery_fails_clearly_and_writes_nothing_for_its_week(case, incoming, home, defs, instance):
-    synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
-    assert run_week(defs, instance, "2019-07-01", min_rows=MIN_ROWS).success
+def test_a_bad_delivery_fails_clearly_and_writes_nothing_for_its_week(case, week_stored):
+    home, defs, instance = week_stored
+    incoming = home / "incoming"
     before = {table: week_counts(home, table) for table in ("raw_listings", "clean_listings", "validated_listings")}
+    assert all(set(weeks) == {"2019-07-01"} for weeks in before.values())  # as the fixture left it
     content, message = BAD_DELIVERIES[case]
     bad = incoming / "listings_2019-07-10.csv"
     bad.write_bytes(content)
