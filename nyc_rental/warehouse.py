@@ -404,10 +404,11 @@ class _Postgres:
 
     def replace_week(self, table: str, week: dt.date, rows: pd.DataFrame) -> None:
         import psycopg
+        from psycopg.copy import QueuedLibpqWriter
 
         rows = rows.assign(**{ROW_COLUMN: range(len(rows))})
-        data = _arrow_table(rows, table)
-        incoming = {field.name: _arrow_family(field.type, table) for field in data.schema}
+        schema, converted = _arrow_schema(rows)
+        incoming = {field.name: _arrow_family(field.type, table) for field in schema}
         types = _SQL_TYPES[self.kind]
         with self.connect() as con:
             # Changes to the tables' columns take turns; writing the rows does not.
@@ -429,12 +430,16 @@ class _Postgres:
                             f'ALTER TABLE {SCHEMA}.{table} ALTER COLUMN "{name}" TYPE {types[family]} '
                             f'USING "{name}"{via}::{types[family]}'
                         )
-            names = ", ".join(f'"{name}"' for name in data.column_names)
+            names = ", ".join(f'"{name}"' for name in schema.names)
             try:
                 with con.transaction(), con.cursor() as cursor:
                     cursor.execute(f"DELETE FROM {SCHEMA}.{table} WHERE {WEEK_COLUMN} = %s", [week])
-                    with cursor.copy(f"COPY {SCHEMA}.{table} ({names}) FROM STDIN (FORMAT csv)") as copy:
-                        copy.write(_csv(data))
+                    statement = f"COPY {SCHEMA}.{table} ({names}) FROM STDIN (FORMAT csv)"
+                    # The rows go in slices, sent by a thread of psycopg's: the server parses one slice while
+                    # this process converts the next (0.36 s against 0.40 s for a 49,000-row raw week).
+                    with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+                        for batch in _batches(rows, schema, converted):
+                            copy.write(_csv(batch))
             except psycopg.errors.DataError as error:
                 raise WarehouseError(f"the rows of week {week} do not fit {SCHEMA}.{table}: {error}") from None
 
@@ -525,17 +530,54 @@ def _arrow_family(arrow_type, table: str) -> str:
     raise WarehouseError(f"{SCHEMA}.{table}: values of type {arrow_type} cannot be stored; convert them to text")
 
 
-def _arrow_table(rows: pd.DataFrame, table: str):
-    """The rows as an Arrow table; a column of mixed Python objects is stored as text."""
+_SLICE_ROWS = 8192
+
+
+def _arrow_schema(rows: pd.DataFrame):
+    """The Arrow schema of `rows` without converting them (a column's dtype, or its first value for a column of
+    text), and the columns of other Python objects converted whole (a mix of types is stored as text)."""
     import pyarrow as pa
 
-    columns = {}
+    fields, converted = [], {}
     for name in rows.columns:
-        try:
-            columns[name] = pa.array(rows[name], from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[name] = pa.array(rows[name].map(lambda v: None if pd.isna(v) else str(v)), type=pa.string())
-    return pa.table(columns)
+        series = rows[name]
+        first = series.first_valid_index()
+        if series.dtype == object and first is not None and isinstance(series[first], str):
+            fields.append(pa.field(name, pa.string()))
+            continue
+        if series.dtype != object:
+            try:
+                fields.append(pa.field(name, pa.array(series.head(0), from_pandas=True).type))
+                continue
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                pass
+        converted[name] = _column(series, None)
+        fields.append(pa.field(name, converted[name].type))
+    return pa.schema(fields), converted
+
+
+def _column(series: pd.Series, arrow_type):
+    import pyarrow as pa
+
+    try:
+        return pa.array(series, type=arrow_type, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if arrow_type not in (None, pa.string()):
+            raise
+        return pa.array(series.map(lambda v: None if pd.isna(v) else str(v)), type=pa.string())
+
+
+def _batches(rows: pd.DataFrame, schema, converted: dict):
+    """`rows` as Arrow record batches of _SLICE_ROWS rows, converted slice by slice."""
+    import pyarrow as pa
+
+    for start in range(0, len(rows), _SLICE_ROWS):
+        part = rows.iloc[start : start + _SLICE_ROWS]
+        arrays = [
+            converted[f.name].slice(start, len(part)) if f.name in converted else _column(part[f.name], f.type)
+            for f in schema
+        ]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _csv(data) -> memoryview:
