@@ -14,7 +14,7 @@ UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
 .PHONY: install lock demo test test-all dev prod validate report promote clean-data mlflow-ui serve \
-	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-pool-wait bench-scale bench-quality
+	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-warehouse bench-pool-wait bench-scale bench-quality
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
 $(INSTALLED): pyproject.toml setup.py $(LOCK)
@@ -102,6 +102,9 @@ bench-backfill: $(INSTALLED)
 # Needs this machine's Postgres and RabbitMQ (each profile gets databases and a virtual host of its own).
 bench-production: $(INSTALLED)
 	$(BIN)/python benchmarks/production_backfill.py
+
+bench-warehouse: $(INSTALLED)
+	$(BIN)/python benchmarks/warehouse_write.py
 
 bench-pool-wait: $(INSTALLED)
 	$(BIN)/python benchmarks/pool_wait.py

@@ -34,15 +34,22 @@ from nyc_rental_tests.integration.dagster_dev import DagsterDev, max_in_flight  
 ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]
 
 
-def one_backfill(weeks: int, rows: int, seed: int) -> dict:
+def start_dev(root: Path) -> DagsterDev:
+    """`dagster dev` over a fresh home and instance under `root`."""
+    (root / "home" / "incoming").mkdir(parents=True)
+    return DagsterDev(root / "home", root / "dagster_home").start()
+
+
+def one_backfill(weeks: int, rows: int, seed: int, start=start_dev) -> dict:
+    """One backfill of `weeks` fresh synthetic weeks on what `start(root)` starts (a DagsterUI with `home`,
+    `stop_sensor`, `stop`, `log_tail`): `dagster dev` by default."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        (root / "home" / "incoming").mkdir(parents=True)
-        dev = DagsterDev(root / "home", root / "dagster_home").start()
+        dev = start(root)
         try:
             dev.stop_sensor()
             with contextlib.redirect_stdout(sys.stderr):
-                paths = write_demo_deliveries(root / "home" / "incoming", weeks, rows, DEMO_START, seed)
+                paths = write_demo_deliveries(dev.home / "incoming", weeks, rows, DEMO_START, seed)
             keys = [week_start(dt.date.fromisoformat(p.stem.removeprefix("listings_"))).isoformat() for p in paths]
             launched = time.time()
             backfill = dev.wait_for_backfill(dev.launch_backfill(keys, ASSETS), timeout=600 + 240 * weeks)

@@ -41,8 +41,11 @@ def test_a_step_blocked_by_its_pool_sleeps_until_the_slot_is_free_then_runs(tmp_
         outcome = {}
 
         def run() -> None:
-            with execute_job(reconstructable(pooled_job), instance) as result:
-                outcome.update(success=result.success, ran_at=result.output_for_node("pooled_step"))
+            try:
+                with execute_job(reconstructable(pooled_job), instance) as result:
+                    outcome.update(success=result.success, ran_at=result.output_for_node("pooled_step"))
+            except Exception as error:  # reported below, not lost in the thread
+                outcome.update(error=repr(error))
 
         runner = threading.Thread(target=run, daemon=True)
         runner.start()
@@ -56,7 +59,8 @@ def test_a_step_blocked_by_its_pool_sleeps_until_the_slot_is_free_then_runs(tmp_
         freed_at = time.time()
         storage.free_concurrency_slots_for_run(HOLDER)
         runner.join(60)
-        assert outcome["success"] and outcome["ran_at"] >= freed_at
+        assert not runner.is_alive(), "the run did not finish within 60 s of the slot being freed"
+        assert outcome.get("success") and outcome["ran_at"] >= freed_at, outcome
         # Spinning, the run would use about 2 s of CPU in those 2 s; asleep it makes a few claim attempts.
         assert waiting_cpu < 0.3, f"the waiting run used {waiting_cpu:.2f} s of CPU in 2 s"
         assert storage.get_concurrency_info(POOL).claimed_slots == []

@@ -57,7 +57,11 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
     (repository,) = dev.query(REPOSITORY)["repositoriesOrError"]["nodes"]
     assert {"weekly_pipeline", "promote_model"} <= {job["name"] for job in repository["jobs"]}
     sensors = {sensor["name"]: sensor["sensorState"]["status"] for sensor in repository["sensors"]}
-    assert sensors == {"incoming_listings_sensor": "RUNNING", "close_mlflow_runs_of_failed_runs": "RUNNING"}
+    assert sensors == {
+        "incoming_listings_sensor": "RUNNING",
+        "close_mlflow_runs_of_failed_runs": "RUNNING",
+        "finish_mlflow_runs_of_successful_runs": "RUNNING",
+    }
 
 
 def test_a_delivery_dropped_in_incoming_runs_its_week_and_registers_the_champion(dev):
