@@ -33,7 +33,12 @@ def wait_until(what: str, probe, timeout: float = 30) -> None:
 
 
 def test_a_step_blocked_by_its_pool_sleeps_until_the_slot_is_free_then_runs(tmp_path):
-    overrides = {"concurrency": {"pools": {"granularity": "op", "default_limit": 1}}}
+    overrides = {
+        "concurrency": {"pools": {"granularity": "op", "default_limit": 1}},
+        # No `tail -F` capturing the step's output: started from this test's thread, the tails sometimes ignored
+        # Dagster's SIGTERM and each cleanup waited its 30 s timeout (the run took 62 s, seen in CI).
+        "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"},
+    }
     with DagsterInstance.local_temp(str(tmp_path), overrides=overrides) as instance:
         storage = instance.event_log_storage
         storage.initialize_concurrency_limit_to_default(POOL)
