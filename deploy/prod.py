@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from nyc_rental.warehouse import redacted  # noqa: E402  (the package is installed beside this script)
+
 DEPLOY = Path(__file__).resolve().parent
 REPO = DEPLOY.parent
 BIN = Path(sys.executable).parent
@@ -43,16 +45,6 @@ class Service:
     process: subprocess.Popen | None = None
     log: Path | None = None
     env: dict = field(default_factory=dict)
-
-
-def redacted(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc, query=""))
 
 
 def with_driver(url: str, driver: str) -> str:

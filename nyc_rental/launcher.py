@@ -193,15 +193,13 @@ def celery_steps_in_flight(instance, run: DagsterRun) -> list[CeleryStep]:
 
 def started_at(pid: int) -> float | None:
     """When process `pid` started, in seconds since the epoch (Linux); None when it does not run."""
-    if start_mark(pid) is None:
+    mark = start_mark(pid)
+    if not mark:
         return None
-    if not (_PROC / "stat").exists():
-        import psutil
-
-        return psutil.Process(pid).create_time()
+    if mark.startswith("created "):  # psutil's creation time, off Linux
+        return float(mark.split()[1])
     boot = next(int(line.split()[1]) for line in (_PROC / "stat").read_text().splitlines() if line.startswith("btime"))
-    ticks = int(start_mark(pid).split()[1])
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    return boot + int(mark.split()[1]) / os.sysconf("SC_CLK_TCK")
 
 
 def lost_step(step: CeleryStep) -> str | None:

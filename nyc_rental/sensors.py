@@ -60,10 +60,7 @@ def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingF
     ),
 )
 def close_mlflow_runs_of_failed_runs(context: RunFailureSensorContext, registry: ModelRegistry) -> None:
-    run_id = context.dagster_run.run_id
-    reason = context.failure_event.message or "the Dagster run failed"
-    for closed in registry.end_open_runs(run_id, "FAILED", reason):
-        context.log.info(f"MLflow run {closed} of Dagster run {run_id} marked FAILED: {reason}")
+    _end_mlflow_runs(context, registry, "FAILED", context.failure_event.message or "the Dagster run failed")
 
 
 @run_status_sensor(
@@ -78,6 +75,12 @@ def close_mlflow_runs_of_failed_runs(context: RunFailureSensorContext, registry:
     ),
 )
 def finish_mlflow_runs_of_successful_runs(context: RunStatusSensorContext, registry: ModelRegistry) -> None:
+    _end_mlflow_runs(context, registry, "FINISHED")
+
+
+def _end_mlflow_runs(context, registry: ModelRegistry, status: str, reason: str | None = None) -> None:
     run_id = context.dagster_run.run_id
-    for finished in registry.end_open_runs(run_id, "FINISHED"):
-        context.log.info(f"MLflow run {finished} of Dagster run {run_id} marked FINISHED")
+    for ended in registry.end_open_runs(run_id, status, reason):
+        context.log.info(
+            f"MLflow run {ended} of Dagster run {run_id} marked {status}" + (f": {reason}" if reason else "")
+        )

@@ -372,7 +372,7 @@ class _Postgres:
         self.url = url
 
     @contextmanager
-    def connect(self, read_only: bool = False):
+    def connect(self):
         import psycopg
 
         try:

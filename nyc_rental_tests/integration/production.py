@@ -60,8 +60,15 @@ class ProductionStack(DagsterUI):
 
     def instance(self) -> DagsterInstance:
         """The production instance (runs and events in Postgres), as a process of this machine opens it."""
+        before = os.environ.get("DAGSTER_PG_URL")
         os.environ["DAGSTER_PG_URL"] = self.env["DAGSTER_PG_URL"].replace("postgresql://", "postgresql+psycopg2://")
-        return DagsterInstance.from_ref(InstanceRef.from_dir(str(self.state / "dagster")))
+        try:  # the storage reads the URL when it is built; the test process's environment is left as it was
+            return DagsterInstance.from_ref(InstanceRef.from_dir(str(self.state / "dagster")))
+        finally:
+            if before is None:
+                del os.environ["DAGSTER_PG_URL"]
+            else:
+                os.environ["DAGSTER_PG_URL"] = before
 
     def worker_processes(self) -> dict[int, str]:
         """The Celery workers' processes (pool children included), by pid: {pid: worker name}."""
