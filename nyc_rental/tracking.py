@@ -34,7 +34,7 @@ from dagster import (
 
 if TYPE_CHECKING:  # MLflow is imported where it is used: loading the code location must not pay for it
     from mlflow.entities.model_registry import ModelVersion
-    from mlflow.models import ModelSignature
+    from mlflow.pyfunc import PyFuncModel
     from mlflow.tracking import MlflowClient
 
 EXPERIMENT = "nyc_rental"
@@ -54,21 +54,6 @@ MLFLOW_RUN_CONFIG = {
         "otherwise leave it to the run-status sensors.",
     ),
 }
-
-
-def model_signature() -> ModelSignature:
-    """Every input column is optional and nullable: the model predicts for rows with gaps."""
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    from nyc_rental.core.features import INPUT_COLUMNS, TEXT_INPUTS
-
-    return ModelSignature(
-        inputs=Schema(
-            [ColSpec("string" if name in TEXT_INPUTS else "double", name, required=False) for name in INPUT_COLUMNS]
-        ),
-        outputs=Schema([ColSpec("double")]),
-    )
 
 
 # What a saved model needs to load. Pinned from this environment, as MLflow's inference would, without the
@@ -220,11 +205,13 @@ class ModelRegistry(ConfigurableResource):
         except MlflowException as error:
             raise ValueError(f"{self.model_name} has no version {version}: {error.message}") from None
 
-    def load(self, version: str):
+    def load(self, version: str) -> PyFuncModel:
+        """A registered version as MLflow users load it (nyc_rental.serving's contract): `.predict(rows)` gives
+        prices for rows of the delivery's columns typed any way."""
         import mlflow
 
         use_store(self.tracking_uri)
-        return mlflow.sklearn.load_model(f"models:/{self.model_name}/{version}")
+        return mlflow.pyfunc.load_model(f"models:/{self.model_name}/{version}")
 
     def set_champion(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, str(version))

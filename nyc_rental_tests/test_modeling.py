@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -140,6 +141,15 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     assert materialization_metadata(third, "test_metrics")["promoted"] is True
     assert champion_version(home) == "3"
 
+    # A backfill of the older week after the newer champion: scored and compared, never promoted.
+    older = small_week(defs, instance, "2019-07-01", lenient, assets=["model", "test_metrics"])
+    assert older.success, failure_messages(older)
+    metrics = materialization_metadata(older, "test_metrics")
+    assert metrics["model_version"] == "4" and metrics["champion_version_before"] == "3"
+    assert metrics["promoted"] is False and isinstance(metrics["champion_test_mae"], float)
+    assert "week 2019-07-01 is older than champion v3's week 2019-07-08" in metrics["decision"]
+    assert champion_version(home) == "3"
+
     promote = defs.resolve_job_def("promote_model")
     moved = promote.execute_in_process(
         run_config={"ops": {"set_champion": {"config": {"version": "1"}}}}, instance=instance
@@ -193,6 +203,56 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     assert {"feature_importance.png", "predicted_vs_actual.png"} <= artifacts
 
 
+def test_each_week_logs_the_rows_it_trained_validated_and_tested_on_as_mlflow_datasets(trained):
+    from nyc_rental.lineage import deliveries_of
+
+    run = mlflow_run_of(trained.home, trained.result.run_id)
+    sha256 = hashlib.sha256(trained.delivery.read_bytes()).hexdigest()
+    model = materialization_metadata(trained.result, "model")
+    split_rows = materialization_metadata(trained.result, "splits")
+    logged = {}
+    for dataset_input in run.inputs.dataset_inputs:
+        tags = {tag.key: tag.value for tag in dataset_input.tags}
+        dataset = dataset_input.dataset
+        assert dataset.source_type == "nyc_rental_delivery"
+        assert deliveries_of(dataset.source) == {trained.delivery.name: sha256}
+        logged[tags["mlflow.data.context"]] = (dataset.name, json.loads(dataset.profile)["num_rows"])
+    assert logged == {
+        "training": ("week 2019-07-01 train", split_rows["train_rows"]),
+        "validation": ("week 2019-07-01 val", split_rows["val_rows"]),
+        "testing": ("week 2019-07-01 test", split_rows["test_rows"]),
+    }
+    assert model["mlflow_run_id"] == run.info.run_id
+
+
+def test_rematerializing_a_week_gives_the_same_splits_predictions_and_metrics(trained):
+    """The course's promise: the same code, deliveries and config give the same week again."""
+    from nyc_rental.resources import Warehouse
+
+    warehouse = Warehouse(path=str(settings.warehouse_path(trained.home)))
+    splits_before = warehouse.read_week("splits", WEEK)
+    never_promote = {"test_metrics": {"config": {"tolerance": -1000.0}}}  # the module's champion stays version 1
+    again = small_week(trained.defs, trained.instance, "2019-07-01", never_promote)
+    assert again.success, failure_messages(again)
+
+    pd.testing.assert_frame_equal(warehouse.read_week("splits", WEEK), splits_before)
+    first, second = (materialization_metadata(r, "model") for r in (trained.result, again))
+    assert second["model_version"] != first["model_version"]
+    assert (second["val_mae"], second["val_r2"]) == (first["val_mae"], first["val_r2"])
+    first, second = (materialization_metadata(r, "test_metrics") for r in (trained.result, again))
+    assert (second["test_mae"], second["test_r2"]) == (first["test_mae"], first["test_r2"])
+    assert second["mae_by_borough"] == first["mae_by_borough"]
+
+    test_rows = splits_before[splits_before.split == "test"].drop(columns=["split", "price"])
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri(trained.home))
+    predicted = [
+        mlflow.pyfunc.load_model(f"models:/nyc_rental_price/{version}").predict(test_rows)
+        for version in (first["model_version"], second["model_version"])
+    ]
+    np.testing.assert_allclose(predicted[1], predicted[0], rtol=0, atol=1e-9)
+    assert champion_version(trained.home) == "1"
+
+
 def test_the_postgres_warehouse_gives_the_week_the_duckdb_file_gave(trained, tmp_path, monkeypatch, instance):
     """The same delivery and config through all six assets with NYC_RENTAL_WAREHOUSE_URL set: the same rows,
     splits and test metrics as on the DuckDB file, and no DuckDB file written."""
@@ -216,13 +276,63 @@ def test_the_postgres_warehouse_gives_the_week_the_duckdb_file_gave(trained, tmp
     assert postgres_metrics["test_mae"] == materialization_metadata(trained.result, "test_metrics")["test_mae"]
 
 
-def test_the_champion_loads_from_the_registry_and_predicts_for_odd_rows(trained):
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri(trained.home))
-    champion = mlflow.pyfunc.load_model("models:/nyc_rental_price@champion")
-    from nyc_rental.core.features import model_input
+def champion_as_mlflow_loads_it(home):
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri(home))
+    return mlflow.pyfunc.load_model("models:/nyc_rental_price@champion")
 
-    prices = np.asarray(champion.predict(model_input(_odd_rows())), dtype=float)
+
+def prices_of_predict_command(model, frame: pd.DataFrame) -> np.ndarray:
+    """What `python -m nyc_rental.predict` gives for `frame`'s rows: every value read as text first."""
+    from nyc_rental.core.features import model_input
+    from nyc_rental.core.training import predict_prices
+
+    as_text = frame.astype(object).where(frame.notna(), None)
+    return predict_prices(model.unwrap_python_model().pipeline, model_input(as_text))
+
+
+def test_the_champion_prices_a_delivery_read_with_pandas_however_its_columns_are_typed(trained):
+    """`mlflow.pyfunc.load_model(...).predict(pd.read_csv(...))`, as a new user tries it: ints, floats with gaps,
+    an empty text column, a missing column, extra columns; the same prices `nyc_rental.predict` gives."""
+    model = champion_as_mlflow_loads_it(trained.home)
+    delivery = pd.read_csv(trained.delivery)
+    assert delivery.id.dtype == np.int64 and delivery.minimum_nights.dtype == np.int64
+    expected = prices_of_predict_command(model, delivery)
+    assert np.isfinite(expected).all() and (expected >= 0).all()
+    for frame in (delivery, delivery.drop(columns=["price"]), delivery.assign(notes="quiet", floor=3)):
+        np.testing.assert_allclose(model.predict(frame), expected, rtol=0, atol=1e-9)
+
+    gaps = delivery.copy()
+    gaps.loc[::3, ["minimum_nights", "number_of_reviews", "host_id"]] = np.nan
+    assert gaps.minimum_nights.dtype == np.float64
+    np.testing.assert_allclose(model.predict(gaps), prices_of_predict_command(model, gaps), rtol=0, atol=1e-9)
+    new_listings = delivery.head(5).assign(last_review=np.nan)  # never reviewed: pandas reads a float column
+    assert new_listings.last_review.dtype == np.float64
+    no_titles = delivery.drop(columns=["name"])
+    for frame in (new_listings, no_titles):
+        np.testing.assert_allclose(model.predict(frame), prices_of_predict_command(model, frame), rtol=0, atol=1e-9)
+
+    odd = _odd_rows()  # every value missing, a hotel room, a neighbourhood nobody knows
+    prices = np.asarray(model.predict(odd), dtype=float)
     assert prices.shape == (3,) and np.isfinite(prices).all() and (prices > 0).all()
+
+
+@pytest.mark.integration
+def test_mlflow_models_predict_prices_a_csv_file(trained, tmp_path):
+    """`mlflow models predict -m models:/nyc_rental_price@champion -i FILE.csv -t csv --env-manager local`."""
+    model = champion_as_mlflow_loads_it(trained.home)
+    rows = pd.read_csv(trained.delivery).head(200)
+    rows.loc[::4, ["minimum_nights", "reviews_per_month"]] = np.nan
+    source, output = tmp_path / "listings.csv", tmp_path / "predictions.json"
+    rows.to_csv(source, index=False)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri(trained.home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mlflow", "models", "predict", "-m", "models:/nyc_rental_price@champion",
+         "-i", str(source), "-t", "csv", "--env-manager", "local", "-o", str(output)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    predicted = json.loads(output.read_text())["predictions"]
+    np.testing.assert_allclose(predicted, prices_of_predict_command(model, pd.read_csv(source)), rtol=0, atol=1e-9)
 
 
 def test_predict_writes_the_rows_with_a_predicted_price(trained, tmp_path):
@@ -243,10 +353,16 @@ def test_predict_writes_the_rows_with_a_predicted_price(trained, tmp_path):
 
 @pytest.mark.integration
 def test_mlflow_models_serve_answers_invocations(trained):
-    records = _odd_rows().astype(object).where(_odd_rows().notna(), None).to_dict(orient="records")
+    """JSON records holding integers, floats, nulls, numbers as text and unknown categories; the prices the
+    loaded model gives."""
+    model = champion_as_mlflow_loads_it(trained.home)
+    rows = pd.concat([_odd_rows(), pd.read_csv(trained.delivery).head(3)], ignore_index=True)
+    records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    records[-1]["minimum_nights"] = "2"
     with serving_champion(settings.mlflow_tracking_uri(trained.home)) as invocations:
         predictions = invocations(records)
-    assert len(predictions) == 3 and all(np.isfinite(p) and p > 0 for p in predictions)
+    assert len(predictions) == 6 and all(np.isfinite(p) and p > 0 for p in predictions)
+    np.testing.assert_allclose(predictions, model.predict(pd.DataFrame(records)), rtol=0, atol=1e-9)
 
 
 def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained):

@@ -19,14 +19,7 @@ from nyc_rental.config import fields_of
 from nyc_rental.core import evaluation, splitting, training
 from nyc_rental.partitions import week_of_partition
 from nyc_rental.resources import TRAINING_POOL, WAREHOUSE_POOL, Warehouse, cores_per_run
-from nyc_rental.tracking import (
-    MODEL_NAME,
-    ModelRegistry,
-    git_commit,
-    log_figure,
-    model_requirements,
-    model_signature,
-)
+from nyc_rental.tracking import MODEL_NAME, ModelRegistry, git_commit, log_figure, model_requirements
 
 GROUP = "modeling"
 
@@ -84,6 +77,12 @@ def cpu_threads(context: AssetExecutionContext, requested: int = 0) -> int:
     return requested if requested > 0 else cores_per_run(context.instance)
 
 
+def _deliveries(warehouse: Warehouse, week) -> dict[str, str]:
+    """The week's delivered files and their SHA-256, as raw_listings recorded them."""
+    rows = warehouse.distinct("raw_listings", week, ["source_file", "source_sha256"])
+    return dict(zip(rows.source_file, rows.source_sha256))
+
+
 def _version() -> str:
     try:
         return package_version("nyc-rental")
@@ -93,7 +92,7 @@ def _version() -> str:
 
 @weekly_asset(
     group_name=GROUP,
-    code_version="2",
+    code_version="3",
     kinds={"mlflow", "scikitlearn"},
     pool=TRAINING_POOL,
     required_resource_keys={"mlflow", "warehouse"},
@@ -108,6 +107,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     import mlflow
     from threadpoolctl import threadpool_limits
 
+    from nyc_rental import lineage, serving
     from nyc_rental.core.features import model_input
 
     # dagster-mlflow's resource is a legacy one: with it, resources come from context.resources.
@@ -140,24 +140,23 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
     )
     log_figure(evaluation.importance_figure(importance, f"{params.estimator}, week {week}"), "feature_importance.png")
-    info = mlflow.sklearn.log_model(
+    deliveries = _deliveries(warehouse, week)
+    for split, rows in (("train", train), ("val", val)):
+        lineage.log_rows(rows, split, week.isoformat(), deliveries)
+    info = serving.log_price_model(
         best.model,
-        name="model",
-        signature=model_signature(),
         input_example=val.drop(columns=["price"]).head(3),
         registered_model_name=MODEL_NAME,
-        skops_trusted_types=training.TRUSTED_TYPES,
         pip_requirements=model_requirements(),
     )
     version = str(info.registered_model_version)
-    deliveries = warehouse.distinct("raw_listings", week, ["source_file", "source_sha256"])
     tags = {
         "week": week.isoformat(),
         "estimator": params.estimator,
         "package_version": _version(),
         "git_commit": git_commit() or "unknown",
         "dagster_run_id": context.run.run_id,
-        **{f"delivery_sha256.{row.source_file}": row.source_sha256 for row in deliveries.itertuples()},
+        **{f"delivery_sha256.{name}": sha256 for name, sha256 in deliveries.items()},
     }
     client = mlflow.MlflowClient()
     for key, value in tags.items():
@@ -209,15 +208,15 @@ class PromotionConfig(Config):
 
 @weekly_asset(
     group_name=GROUP,
-    code_version="2",
+    code_version="3",
     kinds={"mlflow", "duckdb"},
     pool=WAREHOUSE_POOL,
     required_resource_keys={"mlflow", "registry", "warehouse"},
     description=(
         "The week's model scored on the week's `test` rows (MAE, R², MAE per borough and per room type), the "
         "current champion scored on the same rows, and the promotion decision: the week's model takes the alias "
-        "'champion' when there is none or when its test MAE is not worse than the champion's by more than "
-        "`tolerance`. One row per week: the trend of test MAE."
+        "'champion' when there is none, or when its week is not older than the champion's and its test MAE is not "
+        "worse than the champion's by more than `tolerance`. One row per week: the trend of test MAE."
     ),
 )
 def test_metrics(
@@ -229,6 +228,7 @@ def test_metrics(
     import mlflow
     from threadpoolctl import threadpool_limits
 
+    from nyc_rental import lineage
     from nyc_rental.core.features import model_input
 
     registry: ModelRegistry = context.resources.registry
@@ -249,7 +249,13 @@ def test_metrics(
                 champion_mae = evaluation.score(test.price, champion_predicted).mae
         scores = evaluation.score(test.price, predicted)
         promoted, decision = evaluation.promotion(
-            scores.mae, None if champion is None else str(champion.version), champion_mae, version, config.tolerance
+            scores.mae,
+            None if champion is None else str(champion.version),
+            champion_mae,
+            version,
+            config.tolerance,
+            week=week.isoformat(),
+            champion_week=None if champion is None else champion.tags.get("week"),
         )
         if promoted:
             registry.set_champion(version)
@@ -258,6 +264,7 @@ def test_metrics(
     by_room_type = evaluation.mae_by(test, predicted, "room_type")
     context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")
 
+    lineage.log_rows(rows.assign(price=test.price.to_numpy()), "test", week.isoformat(), _deliveries(warehouse, week))
     mlflow.log_metrics(
         {"test_mae": scores.mae, "test_r2": scores.r2, **({"champion_test_mae": champion_mae} if champion_mae else {})}
     )

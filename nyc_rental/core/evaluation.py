@@ -31,17 +31,28 @@ def mae_by(rows: pd.DataFrame, predicted, column: str, target: str = "price") ->
 
 
 def promotion(
-    test_mae: float, champion_version: str | None, champion_mae: float | None, version: str, tolerance: float
+    test_mae: float,
+    champion_version: str | None,
+    champion_mae: float | None,
+    version: str,
+    tolerance: float,
+    week: str | None = None,
+    champion_week: str | None = None,
 ) -> tuple[bool, str]:
     """Whether the week's model takes the champion's place, and why.
 
-    It does when there is no champion, or when its test MAE is not worse than the champion's on the same
-    rows by more than `tolerance` dollars.
+    It does when there is no champion, or when its week (ISO date) is not older than the champion's week and
+    its test MAE is not worse than the champion's on the same rows by more than `tolerance` dollars. The
+    champion prices today's listings: a backfill of older weeks records their scores and the comparison but
+    never hands the alias back to a model of older data.
     """
     if champion_version is None:
         return True, "no champion yet"
     if champion_mae is None:
         return True, f"version {version} is already the champion"
+    scores = f"test MAE {test_mae:.2f}, champion v{champion_version}'s {champion_mae:.2f}"
+    if week and champion_week and week < champion_week:
+        return False, f"week {week} is older than champion v{champion_version}'s week {champion_week} ({scores})"
     comparison = f"champion v{champion_version}'s {champion_mae:.2f} by more than {tolerance:g}"
     if test_mae <= champion_mae + tolerance:
         return True, f"test MAE {test_mae:.2f} is not worse than {comparison}"

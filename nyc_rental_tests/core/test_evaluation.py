@@ -21,6 +21,14 @@ def test_the_week_model_takes_over_unless_worse_than_the_champion_by_more_than_t
     assert "champion v4's 31.00" in reason
 
 
+def test_a_model_of_an_older_week_never_takes_over_from_a_newer_champion():
+    decided, reason = promotion(20.0, "7", 31.0, "8", 5.0, week="2019-01-07", champion_week="2019-07-01")
+    assert decided is False
+    assert reason == "week 2019-01-07 is older than champion v7's week 2019-07-01 (test MAE 20.00, champion v7's 31.00)"
+    assert promotion(20.0, "7", 31.0, "8", 0.0, week="2019-07-01", champion_week="2019-07-01")[0] is True
+    assert promotion(20.0, "7", 31.0, "8", 0.0, week="2019-07-08", champion_week="2019-07-01")[0] is True
+
+
 def test_scores_and_mae_per_group():
     rows = pd.DataFrame({"price": [100.0, 200.0, 50.0], "room_type": ["a", "a", None]})
     predicted = np.array([110.0, 180.0, 50.0])

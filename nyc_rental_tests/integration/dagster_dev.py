@@ -214,11 +214,14 @@ class DagsterUI:
     def champion_by_decisions(decisions: dict[str, tuple]) -> str | None:
         """Replay the weeks' promotion decisions ({week: (model_version, champion_version, promoted,
         decided_at)}, test_metrics' columns) in the order they were made, checking that each week was compared
-        with the champion of that moment; the champion they leave."""
-        holder = None
+        with the champion of that moment and that no week took the alias from a newer week's model; the
+        champion they leave."""
+        holder, holder_week = None, None
         for week, (version, before, promoted, _) in sorted(decisions.items(), key=lambda item: item[1][3]):
             assert before == holder, (week, before, holder)
-            holder = version if promoted else holder
+            assert not (promoted and holder_week and week < holder_week), (week, "took over from", holder_week)
+            if promoted:
+                holder, holder_week = version, week
         return holder
 
     def run_pid(self, run_id: str) -> int:

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 from mlflow.tracking import MlflowClient
@@ -49,10 +50,16 @@ def curl_command() -> str:
     return command
 
 
+def mlflow_predict_command() -> str:
+    """`mlflow models predict` of the champion, as the README shows it (plain MLflow, no nyc-rental command)."""
+    (command,) = [c for c in readme_commands() if "mlflow models predict" in c]
+    return command
+
+
 def test_the_walkthrough_runs_every_command_of_the_readme():
     steps = {DEMO, DEV, DELIVER, DRIFT, REMOVE, CORRECT, REPORT, MLFLOW_UI, PROMOTE, PREDICT, SERVE, VALIDATE}
     commands = readme_commands()
-    assert set(commands) == steps | RUN_BY_CI | {curl_command()}, set(commands) ^ steps
+    assert set(commands) == steps | RUN_BY_CI | {curl_command(), mlflow_predict_command()}, set(commands) ^ steps
 
 
 @pytest.fixture
@@ -140,6 +147,10 @@ def test_the_walkthrough_verbatim(checkout):
         priced = run(PREDICT, checkout)
         assert "with nyc_rental_price version 1 -> priced.csv" in priced
         assert (checkout / "priced.csv").read_text().count("\n") == 20_001
+        run(mlflow_predict_command(), checkout)
+        predictions = json.loads((checkout / "predictions.json").read_text())["predictions"]
+        expected = pd.read_csv(checkout / "priced.csv").predicted_price
+        assert len(predictions) == 20_000 and (pd.Series(predictions).round(2) - expected).abs().max() < 0.006
 
         serve = start_in_session(["bash", "-c", SERVE], checkout, user_env(), checkout / "make-serve.log")
         servers.append(serve)
