@@ -1,4 +1,5 @@
-"""The code location: assets, checks, jobs, the sensors and the resources over NYC_RENTAL_HOME.
+"""The code location: assets, checks (the data checks, the freshness check), jobs, sensors and the resources
+over NYC_RENTAL_HOME.
 
 `defs` is built when Dagster loads the location (`@definitions`), not when this module is imported. Nothing
 imported here loads scikit-learn, SciPy, MLflow or matplotlib: the steps that need them import them, so the
@@ -16,6 +17,7 @@ from nyc_rental.assets.listings import clean_listings, raw_listings, validated_l
 from nyc_rental.assets.modeling import model, splits, test_metrics
 from nyc_rental.checks import data_checks
 from nyc_rental.executor import patient_in_process_executor, recorded
+from nyc_rental.freshness import raw_listings_freshness_checks, raw_listings_freshness_sensor
 from nyc_rental.jobs import promote_model, weekly_pipeline
 from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
 from nyc_rental.sensors import (
@@ -78,9 +80,14 @@ def build_defs(home: Path | None = None, executor: str | None = None) -> Definit
     executor = executor or settings.executor_name()
     return Definitions(
         assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics],
-        asset_checks=[data_checks],
+        asset_checks=[data_checks, *raw_listings_freshness_checks],
         jobs=[weekly_pipeline, promote_model],
-        sensors=[incoming_listings_sensor, close_mlflow_runs_of_failed_runs, finish_mlflow_runs_of_successful_runs],
+        sensors=[
+            incoming_listings_sensor,
+            raw_listings_freshness_sensor,
+            close_mlflow_runs_of_failed_runs,
+            finish_mlflow_runs_of_successful_runs,
+        ],
         resources=resources_for(home or settings.nyc_rental_home(), executor),
         # weekly_pipeline and materializations launched from the UI; promote_model always runs in-process.
         executor=executor_for(executor),

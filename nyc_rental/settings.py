@@ -1,11 +1,20 @@
 """Environment read in one place: where the platform keeps its files and how often it looks for deliveries."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
 DEFAULT_HOME = "data"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
+
+# The supplier delivers one week a week. A delivery is late when no week of raw_listings has been materialized
+# for longer than this: a week and a day of slack, so a delivery a few hours later than the last one is not
+# flagged, and a whole missed week is flagged the day after it was due.
+DELIVERY_OVERDUE_AFTER = dt.timedelta(days=8)
+# How often the freshness sensor looks (no env variable: lateness is counted in days, and a tick that finds
+# nothing to do only reads the instance; the sensor launches a run only when the check's verdict can change).
+FRESHNESS_SENSOR_INTERVAL_SECONDS = 600
 
 
 def nyc_rental_home() -> Path:

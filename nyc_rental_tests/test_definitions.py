@@ -26,13 +26,16 @@ def test_every_asset_has_a_description_a_code_version_and_its_group(home):
         assert node.partitions_def is not None, name
 
 
-def test_the_checks_are_blocking_and_partitioned_like_their_asset(home):
+def test_the_data_checks_are_blocking_and_partitioned_like_their_asset_and_freshness_is_apart(home):
     graph = build_defs(home).resolve_asset_graph()
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
-    assert set(checks) == set(DATA_TESTS) and len(DATA_TESTS) == 6
-    for spec in checks.values():
+    assert set(checks) == {*DATA_TESTS, "freshness_check"} and len(DATA_TESTS) == 6
+    for name in DATA_TESTS:
+        spec = checks[name]
         assert spec.blocking and spec.asset_key == AssetKey("clean_listings")
         assert spec.partitions_def == graph.get(AssetKey("clean_listings")).partitions_def
+    freshness = checks["freshness_check"]  # about the asset, not a week: see test_freshness.py
+    assert not freshness.blocking and freshness.asset_key == AssetKey("raw_listings") and not freshness.partitions_def
 
 
 def test_dagster_definitions_validate_passes_on_the_workspace(home):

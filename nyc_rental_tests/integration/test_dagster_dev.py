@@ -59,6 +59,7 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
     sensors = {sensor["name"]: sensor["sensorState"]["status"] for sensor in repository["sensors"]}
     assert sensors == {
         "incoming_listings_sensor": "RUNNING",
+        "raw_listings_freshness_sensor": "RUNNING",
         "close_mlflow_runs_of_failed_runs": "RUNNING",
         "finish_mlflow_runs_of_successful_runs": "RUNNING",
     }
