@@ -36,7 +36,7 @@ class PriceModel(PythonModel):
     def load_context(self, context) -> None:
         self.pipeline = load_pipeline(context.artifacts[PIPELINE_ARTIFACT])
 
-    def predict(self, context, model_input, params=None) -> np.ndarray:
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
         from nyc_rental.core.features import model_input as typed
         from nyc_rental.core.training import predict_prices
 
