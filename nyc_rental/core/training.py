@@ -59,6 +59,25 @@ class ModelParams:
     max_iter: int = 200
     max_leaf_nodes: int = 63
     l2_regularization: float = 1.0
+    boosting_min_samples_leaf: int = 20
+    boosting_max_features: float = 1.0
+    id_numbers: bool = False
+    boosting_target: str = field(
+        default="price",
+        metadata={
+            "description": "'price' (absolute error on the price), 'log' (squared error on log(1 + price)) "
+            "or 'both' (the average of the two boosters)"
+        },
+    )
+    neighbour_prices: bool = field(
+        default=False, metadata={"description": "what the nearest listings of the same room type cost (out-of-fold)"}
+    )
+    target_encoding: bool = field(
+        default=False, metadata={"description": "the neighbourhood's and the host's price level (cross-fitted)"}
+    )
+    title_model: bool = field(
+        default=False, metadata={"description": "a ridge regression's price from the title's words and characters (out-of-fold)"}
+    )
 
     def relevant(self) -> dict:
         """The parameters that shape this estimator, as they are logged."""
@@ -68,12 +87,14 @@ class ModelParams:
             names += ("max_features", "criterion", "oob_score")
         else:
             names = ("boosting_tfidf_features", "learning_rate", "max_iter", "max_leaf_nodes", "l2_regularization")
+            names += ("boosting_min_samples_leaf", "boosting_max_features", "boosting_target", "id_numbers", "neighbour_prices", "target_encoding", "title_model")
         return shared | {name: getattr(self, name) for name in names}
 
 
 def build_model(params: ModelParams) -> Pipeline:
     """An unfitted pipeline for `params.estimator`."""
-    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor, VotingRegressor
     from sklearn.pipeline import Pipeline
 
     from nyc_rental.core.features import CATEGORICAL, ListingColumns, boosting_features, course_features
@@ -98,24 +119,38 @@ def build_model(params: ModelParams) -> Pipeline:
             ]
         )
     if params.estimator == "gradient_boosting":
-        booster = HistGradientBoostingRegressor(
-            loss="absolute_error",
-            learning_rate=params.learning_rate,
-            max_iter=params.max_iter,
-            max_leaf_nodes=params.max_leaf_nodes,
-            l2_regularization=params.l2_regularization,
-            min_samples_leaf=20,
-            categorical_features=list(range(len(CATEGORICAL))),
-            early_stopping=False,
-            random_state=params.random_seed,
+        def booster(loss: str) -> HistGradientBoostingRegressor:
+            return HistGradientBoostingRegressor(
+                loss=loss,
+                learning_rate=params.learning_rate,
+                max_iter=params.max_iter,
+                max_leaf_nodes=params.max_leaf_nodes,
+                l2_regularization=params.l2_regularization,
+                min_samples_leaf=params.boosting_min_samples_leaf,
+                max_features=params.boosting_max_features,
+                categorical_features=list(range(len(CATEGORICAL))),
+                early_stopping=False,
+                random_state=params.random_seed,
+            )
+
+        on_price = booster("absolute_error")
+        on_log = TransformedTargetRegressor(
+            booster("squared_error"), func=np.log1p, inverse_func=np.expm1, check_inverse=False
         )
-        return Pipeline(
-            [
-                ("columns", ListingColumns()),
-                ("features", boosting_features(params.boosting_tfidf_features)),
-                ("regressor", booster),
-            ]
+        regressor = {
+            "price": on_price,
+            "log": on_log,
+            "both": VotingRegressor([("price", on_price), ("log", on_log)]),
+        }[params.boosting_target]
+        features = boosting_features(
+            params.boosting_tfidf_features,
+            neighbour_prices=params.neighbour_prices,
+            target_encoding=params.target_encoding,
+            title_model=params.title_model,
+            id_numbers=params.id_numbers,
+            seed=params.random_seed,
         )
+        return Pipeline([("columns", ListingColumns()), ("features", features), ("regressor", regressor)])
     raise ValueError(f"unknown estimator {params.estimator!r}: choose one of {', '.join(ESTIMATORS)}")
 
 
