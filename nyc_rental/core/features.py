@@ -33,8 +33,6 @@ NUMERIC = (
 DATE = "last_review"
 TEXT = "name"
 HOST = "host_id"
-HOST_NAME = "host_name"
-IDS = ("id", HOST)  # numbered in order of creation: how old the listing and the host's account are
 NO_REVIEW_DATE = "2010-01-01"  # the course's stand-in for listings never reviewed
 # What the deployed model takes: a delivery's columns but the price.
 INPUT_COLUMNS = tuple(name for name in REQUIRED_COLUMNS if name != "price")
@@ -81,11 +79,8 @@ class ListingColumns(BaseEstimator, TransformerMixin):
         out[DATE] = pd.to_datetime(dates, errors="coerce", format="mixed")
         text = frame[TEXT] if TEXT in frame else pd.Series("", index=frame.index)
         out[TEXT] = text.fillna("").astype(str)
-        for name in IDS:
-            values = frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
-            out[name] = pd.to_numeric(values, errors="coerce").astype(float)
-        names = frame[HOST_NAME] if HOST_NAME in frame else pd.Series(np.nan, index=frame.index)
-        out[HOST_NAME] = names.astype(object).where(names.notna(), np.nan)
+        host = frame[HOST] if HOST in frame else pd.Series(np.nan, index=frame.index)
+        out[HOST] = pd.to_numeric(host, errors="coerce").astype(float)
         return out
 
 
@@ -152,17 +147,13 @@ def course_features(max_tfidf_features: int) -> ColumnTransformer:
 
 
 def boosting_features(
-    max_tfidf_features: int,
-    neighbour_prices: bool = False,
-    target_encoding: bool = False,
-    title_model: bool = False,
-    id_numbers: bool = False,
-    seed: int = 0,
+    max_tfidf_features: int, target_encoding: bool = False, title_model: bool = False, seed: int = 0
 ) -> ColumnTransformer:
     """Dense features for gradient boosting: categories as codes (the booster splits them natively),
     numbers with their gaps (it routes missing values itself), review age and the title's words; optionally
-    what nearby listings cost, the neighbourhood's and the host's price level (cross-fitted) and the price a
-    ridge regression reads in the title (out-of-fold)."""
+    the neighbourhood's and the host's price level (cross-fitted) and the price a ridge regression reads in
+    the title (out-of-fold)."""
+    from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder
 
     parts = [
@@ -179,106 +170,25 @@ def boosting_features(
         ("numeric", "passthrough", list(NUMERIC)),
         ("days_since_review", DaysSince(), [DATE]),
     ]
-    if id_numbers:
-        parts.append(("ids", "passthrough", list(IDS)))
     if max_tfidf_features > 0:
         parts.append(("name", _tfidf(max_tfidf_features, sublinear_tf=True), TEXT))
-    if neighbour_prices:
-        parts.append(("neighbours", NeighbourPrices(random_state=seed), ["room_type", "latitude", "longitude"]))
     if target_encoding:
-        encoder = TargetEncoder(target_type="continuous", shuffle=True, random_state=seed)
-        parts.append(("price_levels", encoder, ["neighbourhood", HOST] + ([HOST_NAME] if id_numbers else [])))
+        # fit_transform encodes each row from the other folds' prices (cross-fitting); unknown: the mean price
+        encoder = TargetEncoder(target_type="continuous", cv=KFold(5, shuffle=True, random_state=seed))
+        parts.append(("price_levels", encoder, ["neighbourhood", HOST]))
     if title_model:
         parts.append(("title_price", title_price(seed), TEXT))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)
 
-def out_of_fold(fit_predict, X, y, n_splits: int, seed: int) -> np.ndarray:
-    """`fit_predict(X_fit, y_fit, X_new)` for each of `n_splits` folds of the rows, stacked back in row order:
-    every row gets a value from a fit that never saw it (its own price included)."""
-    from sklearn.model_selection import KFold
-
-    out = None
-    for fit_rows, held_out in KFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y))):
-        part = np.asarray(fit_predict(_rows(X, fit_rows), y[fit_rows], _rows(X, held_out)), dtype=float)
-        if out is None:
-            out = np.full((len(y),) + part.shape[1:], np.nan)
-        out[held_out] = part
-    return out
-
-
-def _rows(X, index):
-    return X.iloc[index] if isinstance(X, (pd.DataFrame, pd.Series)) else X[index]
-
-
-class NeighbourPrices(BaseEstimator, TransformerMixin):
-    """What the `k` nearest listings of the same room type cost: the mean log price of each count of
-    `neighbours`, and the distance (km) to the farthest of the largest count (how dense the area is).
-
-    Location and room type set most of a price, and a tree cuts latitude and longitude only into boxes; this
-    hands it the local price level directly. At fit time each row is valued from the other folds' listings
-    (`fit_transform`), so the booster never learns from a value that holds the row's own price; afterwards
-    from every training listing. A row without coordinates or room type gets NaN (the booster routes gaps).
-    It stores plain arrays: the trees are built when needed.
-    """
-
-    def __init__(self, neighbours=(5, 25), n_splits=5, random_state=0):
-        self.neighbours = neighbours
-        self.n_splits = n_splits
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        self.room_, self.points_, self.log_price_ = self._points(X, np.log1p(np.asarray(y, dtype=float)))
-        return self
-
-    def fit_transform(self, X, y):
-        self.fit(X, y)
-        return out_of_fold(self._values, X, np.asarray(y, dtype=float), self.n_splits, self.random_state)
-
-    def transform(self, X):
-        return self._values(None, None, X)
-
-    def _points(self, X, log_price=None):
-        room = X["room_type"].astype(object).where(X["room_type"].notna(), None).astype(str).to_numpy()
-        latitude = pd.to_numeric(X["latitude"], errors="coerce").to_numpy(dtype=float)
-        longitude = pd.to_numeric(X["longitude"], errors="coerce").to_numpy(dtype=float)
-        points = np.column_stack([latitude * 111.0, longitude * 84.3])  # km, at New York's latitude
-        known = np.isfinite(points).all(axis=1) & (room != "None")
-        if log_price is None:
-            return room, points, known
-        return room[known], points[known], log_price[known]
-
-    def _values(self, X_fit, y_fit, X):
-        from sklearn.neighbors import KDTree
-
-        if X_fit is None:
-            room_fit, points_fit, price_fit = self.room_, self.points_, self.log_price_
-        else:
-            room_fit, points_fit, price_fit = self._points(X_fit, np.log1p(y_fit))
-        room, points, known = self._points(X)
-        out = np.full((len(room), len(self.neighbours) + 1), np.nan)
-        largest = max(self.neighbours)
-        for value in np.unique(room[known]):
-            same = room_fit == value
-            rows = np.flatnonzero(known & (room == value))
-            if same.sum() < largest:
-                continue
-            distance, index = KDTree(points_fit[same]).query(points[rows], k=largest)
-            prices = price_fit[same][index]
-            for column, k in enumerate(self.neighbours):
-                out[rows, column] = prices[:, :k].mean(axis=1)
-            out[rows, -1] = distance[:, -1]
-        return out
-
-    def get_feature_names_out(self, input_features=None):
-        names = [f"neighbour_log_price_{k}" for k in self.neighbours] + ["neighbour_distance_km"]
-        return np.array(names, dtype=object)
-
 
 class OutOfFoldPrediction(BaseEstimator, TransformerMixin):
-    """The log price that `estimator` predicts from this transformer's columns, as one feature: out-of-fold
-    at fit time (each row from a fit on the other folds, never on its own price), from a fit on every
-    training row afterwards. It lets a linear model read the many words of a title and hand the booster
-    one number (stacking) instead of hundreds of sparse columns."""
+    """The log price that `estimator` predicts from this transformer's input, as one feature (stacking): it
+    lets a linear model read the thousands of words of the titles and hand the booster one number.
+
+    At fit time every row gets the prediction of a fit on the other folds, never on its own price: with
+    in-sample predictions the booster would learn to trust a feature that memorised the training prices.
+    Afterwards (`transform`) the prediction comes from a fit on every training row.
+    """
 
     def __init__(self, estimator, n_splits=5, random_state=0):
         self.estimator = estimator
@@ -293,23 +203,18 @@ class OutOfFoldPrediction(BaseEstimator, TransformerMixin):
 
     def fit_transform(self, X, y):
         from sklearn.base import clone
+        from sklearn.model_selection import KFold, cross_val_predict
 
         self.fit(X, y)
+        folds = KFold(self.n_splits, shuffle=True, random_state=self.random_state)
         log_price = np.log1p(np.asarray(y, dtype=float))
-        oof = out_of_fold(
-            lambda X_fit, y_fit, X_new: clone(self.estimator).fit(X_fit, y_fit).predict(X_new),
-            X,
-            log_price,
-            self.n_splits,
-            self.random_state,
-        )
-        return oof.reshape(-1, 1)
+        return cross_val_predict(clone(self.estimator), X, log_price, cv=folds).reshape(-1, 1)
 
     def transform(self, X):
         return np.asarray(self.estimator_.predict(X), dtype=float).reshape(-1, 1)
 
     def get_feature_names_out(self, input_features=None):
-        return np.array(["predicted_log_price"], dtype=object)
+        return np.array(["title_log_price"], dtype=object)
 
 
 def title_price(seed: int = 0) -> object:
