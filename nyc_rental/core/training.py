@@ -82,7 +82,7 @@ class ModelParams:
     )
     title_model: bool = field(
         default=True,
-        metadata={"description": "the price a ridge regression reads in the title's words and characters (out-of-fold)"},
+        metadata={"description": "the price a ridge regression reads in the title's words and letters (out-of-fold)"},
     )
 
     def relevant(self) -> dict:
@@ -93,7 +93,8 @@ class ModelParams:
             names += ("max_features", "criterion", "oob_score")
         else:
             names = ("boosting_tfidf_features", "learning_rate", "max_iter", "max_leaf_nodes", "l2_regularization")
-            names += ("boosting_min_samples_leaf", "boosting_max_features", "boosting_target", "target_encoding", "title_model")
+            names += ("boosting_min_samples_leaf", "boosting_max_features", "boosting_target")
+            names += ("target_encoding", "title_model")
         return shared | {name: getattr(self, name) for name in names}
 
 
@@ -125,6 +126,7 @@ def build_model(params: ModelParams) -> Pipeline:
             ]
         )
     if params.estimator == "gradient_boosting":
+
         def booster(loss: str) -> HistGradientBoostingRegressor:
             return HistGradientBoostingRegressor(
                 loss=loss,
@@ -145,7 +147,8 @@ def build_model(params: ModelParams) -> Pipeline:
         )
         regressors = {"price": on_price, "log": on_log, "both": VotingRegressor([("price", on_price), ("log", on_log)])}
         if params.boosting_target not in regressors:
-            raise ValueError(f"unknown boosting_target {params.boosting_target!r}: choose one of {', '.join(regressors)}")
+            choices = ", ".join(regressors)
+            raise ValueError(f"unknown boosting_target {params.boosting_target!r}: choose one of {choices}")
         regressor = regressors[params.boosting_target]
         features = boosting_features(
             params.boosting_tfidf_features,
