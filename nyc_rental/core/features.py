@@ -32,6 +32,7 @@ NUMERIC = (
 )
 DATE = "last_review"
 TEXT = "name"
+HOST = "host_id"
 NO_REVIEW_DATE = "2010-01-01"  # the course's stand-in for listings never reviewed
 # What the deployed model takes: a delivery's columns but the price.
 INPUT_COLUMNS = tuple(name for name in REQUIRED_COLUMNS if name != "price")
@@ -78,6 +79,8 @@ class ListingColumns(BaseEstimator, TransformerMixin):
         out[DATE] = pd.to_datetime(dates, errors="coerce", format="mixed")
         text = frame[TEXT] if TEXT in frame else pd.Series("", index=frame.index)
         out[TEXT] = text.fillna("").astype(str)
+        host = frame[HOST] if HOST in frame else pd.Series(np.nan, index=frame.index)
+        out[HOST] = pd.to_numeric(host, errors="coerce").astype(float)
         return out
 
 
@@ -143,26 +146,88 @@ def course_features(max_tfidf_features: int) -> ColumnTransformer:
     )
 
 
-def boosting_features(max_tfidf_features: int) -> ColumnTransformer:
+def boosting_features(
+    max_tfidf_features: int, target_encoding: bool = False, title_model: bool = False, seed: int = 0
+) -> ColumnTransformer:
     """Dense features for gradient boosting: categories as codes (the booster splits them natively),
-    numbers with their gaps (it routes missing values itself), review age and the title's words."""
-    return ColumnTransformer(
-        [
-            (
-                "categories",
-                OrdinalEncoder(
-                    handle_unknown="use_encoded_value",
-                    unknown_value=np.nan,
-                    encoded_missing_value=np.nan,
-                    min_frequency=5,
-                ),
-                list(CATEGORICAL),
+    numbers with their gaps (it routes missing values itself), review age and the title's words; optionally
+    the neighbourhood's and the host's price level (cross-fitted) and the price a ridge regression reads in
+    the title (out-of-fold)."""
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import TargetEncoder
+
+    parts = [
+        (
+            "categories",
+            OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=np.nan,
+                encoded_missing_value=np.nan,
+                min_frequency=5,
             ),
-            ("numeric", "passthrough", list(NUMERIC)),
-            ("days_since_review", DaysSince(), [DATE]),
-            ("name", _tfidf(max_tfidf_features, sublinear_tf=True), TEXT),
-        ],
-        remainder="drop",
-        sparse_threshold=0.0,
-        verbose_feature_names_out=False,
+            list(CATEGORICAL),
+        ),
+        ("numeric", "passthrough", list(NUMERIC)),
+        ("days_since_review", DaysSince(), [DATE]),
+    ]
+    if max_tfidf_features > 0:
+        parts.append(("name", _tfidf(max_tfidf_features, sublinear_tf=True), TEXT))
+    if target_encoding:
+        # fit_transform encodes each row from the other folds' prices (cross-fitting); unknown: the mean price
+        encoder = TargetEncoder(target_type="continuous", cv=KFold(5, shuffle=True, random_state=seed))
+        parts.append(("price_levels", encoder, ["neighbourhood", HOST]))
+    if title_model:
+        parts.append(("title_price", title_price(seed), TEXT))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)
+
+
+class OutOfFoldPrediction(BaseEstimator, TransformerMixin):
+    """The log price that `estimator` predicts from this transformer's input, as one feature (stacking): it
+    lets a linear model read the thousands of words of the titles and hand the booster one number.
+
+    At fit time every row gets the prediction of a fit on the other folds, never on its own price: with
+    in-sample predictions the booster would learn to trust a feature that memorised the training prices.
+    Afterwards (`transform`) the prediction comes from a fit on every training row.
+    """
+
+    def __init__(self, estimator, n_splits=5, random_state=0):
+        self.estimator = estimator
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        from sklearn.base import clone
+
+        self.estimator_ = clone(self.estimator).fit(X, np.log1p(np.asarray(y, dtype=float)))
+        return self
+
+    def fit_transform(self, X, y):
+        from sklearn.base import clone
+        from sklearn.model_selection import KFold, cross_val_predict
+
+        self.fit(X, y)
+        folds = KFold(self.n_splits, shuffle=True, random_state=self.random_state)
+        log_price = np.log1p(np.asarray(y, dtype=float))
+        return cross_val_predict(clone(self.estimator), X, log_price, cv=folds).reshape(-1, 1)
+
+    def transform(self, X):
+        return np.asarray(self.estimator_.predict(X), dtype=float).reshape(-1, 1)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(["title_log_price"], dtype=object)
+
+
+def title_price(seed: int = 0) -> object:
+    """The log price a ridge regression reads in the title's words (and word pairs) and character n-grams,
+    out-of-fold. The vocabulary and weights are learnt once from every training title: they hold no price."""
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_union
+
+    return make_pipeline(
+        FunctionTransformer(_as_documents, feature_names_out="one-to-one"),
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=3, sublinear_tf=True),
+        ),
+        OutOfFoldPrediction(Ridge(alpha=3.0, solver="lsqr"), random_state=seed),
     )

@@ -1,5 +1,10 @@
 """The price models: the course's random forest (the baseline) and our default gradient boosting.
 
+The default (issue 13) averages two boosters, one on the price (absolute error) and one on its log (squared
+error), over the listing's columns plus two stacked features: the neighbourhood's and the host's price level
+(cross-fitted target encoding) and the price a ridge regression reads in the title. benchmarks/CANDIDATES.md
+has the figures of each idea.
+
 A model is a scikit-learn Pipeline from listing rows in the delivery's columns to a nightly price.
 scikit-learn is imported when a model is built, not with this module: the code location reads `ModelParams`
 for its run config and must load without it.
@@ -23,15 +28,19 @@ if TYPE_CHECKING:
 TARGET = "price"
 ESTIMATORS = ("gradient_boosting", "random_forest")
 # What a saved pipeline holds beyond scikit-learn's defaults, for MLflow's skops serialization: our own
-# transformers and the fitted booster's trees (a file we wrote ourselves, so trusted).
+# transformers, the fitted booster's trees, the voting ensemble's Bunch of its members and the target
+# encoder's folds (a file we wrote ourselves, so trusted).
 TRUSTED_TYPES = [
     "functools.partial",
     "nyc_rental.core.features.DaysSince",
     "nyc_rental.core.features.ListingColumns",
+    "nyc_rental.core.features.OutOfFoldPrediction",
     "nyc_rental.core.features._as_documents",
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.KFold",
     "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",
     "sklearn.utils.validation.check_array",
 ]
 
@@ -59,6 +68,22 @@ class ModelParams:
     max_iter: int = 200
     max_leaf_nodes: int = 63
     l2_regularization: float = 1.0
+    boosting_min_samples_leaf: int = 20
+    boosting_max_features: float = 0.5  # each split looks at half of the features: the two boosters differ more
+    boosting_target: str = field(
+        default="both",
+        metadata={
+            "description": "'price' (absolute error on the price), 'log' (squared error on log(1 + price)) "
+            "or 'both' (the average of the two boosters)"
+        },
+    )
+    target_encoding: bool = field(
+        default=True, metadata={"description": "the neighbourhood's and the host's price level (cross-fitted)"}
+    )
+    title_model: bool = field(
+        default=True,
+        metadata={"description": "the price a ridge regression reads in the title's words and letters (out-of-fold)"},
+    )
 
     def relevant(self) -> dict:
         """The parameters that shape this estimator, as they are logged."""
@@ -68,12 +93,15 @@ class ModelParams:
             names += ("max_features", "criterion", "oob_score")
         else:
             names = ("boosting_tfidf_features", "learning_rate", "max_iter", "max_leaf_nodes", "l2_regularization")
+            names += ("boosting_min_samples_leaf", "boosting_max_features", "boosting_target")
+            names += ("target_encoding", "title_model")
         return shared | {name: getattr(self, name) for name in names}
 
 
 def build_model(params: ModelParams) -> Pipeline:
     """An unfitted pipeline for `params.estimator`."""
-    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor, VotingRegressor
     from sklearn.pipeline import Pipeline
 
     from nyc_rental.core.features import CATEGORICAL, ListingColumns, boosting_features, course_features
@@ -98,24 +126,37 @@ def build_model(params: ModelParams) -> Pipeline:
             ]
         )
     if params.estimator == "gradient_boosting":
-        booster = HistGradientBoostingRegressor(
-            loss="absolute_error",
-            learning_rate=params.learning_rate,
-            max_iter=params.max_iter,
-            max_leaf_nodes=params.max_leaf_nodes,
-            l2_regularization=params.l2_regularization,
-            min_samples_leaf=20,
-            categorical_features=list(range(len(CATEGORICAL))),
-            early_stopping=False,
-            random_state=params.random_seed,
+
+        def booster(loss: str) -> HistGradientBoostingRegressor:
+            return HistGradientBoostingRegressor(
+                loss=loss,
+                learning_rate=params.learning_rate,
+                max_iter=params.max_iter,
+                max_leaf_nodes=params.max_leaf_nodes,
+                l2_regularization=params.l2_regularization,
+                min_samples_leaf=params.boosting_min_samples_leaf,
+                max_features=params.boosting_max_features,
+                categorical_features=list(range(len(CATEGORICAL))),
+                early_stopping=False,
+                random_state=params.random_seed,
+            )
+
+        on_price = booster("absolute_error")
+        on_log = TransformedTargetRegressor(
+            booster("squared_error"), func=np.log1p, inverse_func=np.expm1, check_inverse=False
         )
-        return Pipeline(
-            [
-                ("columns", ListingColumns()),
-                ("features", boosting_features(params.boosting_tfidf_features)),
-                ("regressor", booster),
-            ]
+        regressors = {"price": on_price, "log": on_log, "both": VotingRegressor([("price", on_price), ("log", on_log)])}
+        if params.boosting_target not in regressors:
+            choices = ", ".join(regressors)
+            raise ValueError(f"unknown boosting_target {params.boosting_target!r}: choose one of {choices}")
+        regressor = regressors[params.boosting_target]
+        features = boosting_features(
+            params.boosting_tfidf_features,
+            target_encoding=params.target_encoding,
+            title_model=params.title_model,
+            seed=params.random_seed,
         )
+        return Pipeline([("columns", ListingColumns()), ("features", features), ("regressor", regressor)])
     raise ValueError(f"unknown estimator {params.estimator!r}: choose one of {', '.join(ESTIMATORS)}")
 
 

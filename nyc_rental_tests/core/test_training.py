@@ -5,9 +5,17 @@ from threadpoolctl import threadpool_limits
 
 from nyc_rental.core.cleaning import clean_listings
 from nyc_rental.core.delivery import RAW_COLUMNS
-from nyc_rental.core.features import model_input
+from nyc_rental.core.features import ListingColumns, OutOfFoldPrediction, boosting_features, model_input
 from nyc_rental.core.splitting import assign_splits
-from nyc_rental.core.training import ModelParams, best_of, build_model, fit_candidate, predict_prices, sweep_grid
+from nyc_rental.core.training import (
+    TRUSTED_TYPES,
+    ModelParams,
+    best_of,
+    build_model,
+    fit_candidate,
+    predict_prices,
+    sweep_grid,
+)
 from nyc_rental.synthetic import generate_listings
 
 
@@ -77,6 +85,43 @@ def test_best_of_picks_the_lowest_validation_mae(splits):
 def test_an_unknown_estimator_is_refused():
     with pytest.raises(ValueError, match="unknown estimator 'svm'"):
         build_model(ModelParams(estimator="svm"))
+    with pytest.raises(ValueError, match="unknown boosting_target 'median'"):
+        build_model(ModelParams(boosting_target="median"))
+
+
+def test_the_fitted_model_round_trips_through_skops_with_the_trusted_types(fitted, splits):
+    import skops.io
+
+    data = skops.io.dumps(fitted.model)
+    assert set(skops.io.get_untrusted_types(data=data)) <= set(TRUSTED_TYPES)
+    loaded = skops.io.loads(data, trusted=TRUSTED_TYPES)
+    rows = splits["test"].drop(columns="price")
+    # (rtol: the forest adds its trees up in whatever order its threads finish; see the last test)
+    np.testing.assert_allclose(predict_prices(loaded, rows), predict_prices(fitted.model, rows), rtol=1e-12)
+
+
+def test_an_out_of_fold_prediction_never_sees_the_rows_own_price():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    X = np.arange(50, dtype=float).reshape(-1, 1)
+    y = np.random.default_rng(0).uniform(20, 300, 50)
+    stacked = OutOfFoldPrediction(KNeighborsRegressor(n_neighbors=1), random_state=1)
+    at_fit = stacked.fit_transform(X, y).ravel()  # a 1-nearest-neighbour fit would return each row's own price
+    assert not np.isclose(at_fit, np.log1p(y)).any()
+    np.testing.assert_allclose(stacked.transform(X).ravel(), np.log1p(y))  # afterwards: from every row
+
+
+def test_the_stacked_features_of_a_training_row_do_not_depend_on_its_own_price(splits):
+    rows = ListingColumns().transform(splits["train"].drop(columns="price"))
+    price = splits["train"].price.to_numpy(dtype=float)
+    changed = price.copy()
+    changed[0] *= 10
+    features = boosting_features(20, target_encoding=True, title_model=True, seed=5)
+    before = features.fit_transform(rows, price)
+    after = boosting_features(20, target_encoding=True, title_model=True, seed=5).fit_transform(rows, changed)
+    stacked = slice(-3, None)  # the neighbourhood's and the host's price levels, the title's price
+    np.testing.assert_array_equal(before[0, stacked], after[0, stacked])
+    assert not np.array_equal(before[1:, stacked], after[1:, stacked])  # other rows do learn from it
 
 
 def test_model_input_keeps_the_delivery_columns_but_price():
