@@ -46,13 +46,14 @@ class PriceModel(PythonModel):
 
 def save_pipeline(pipeline, folder: Path) -> Path:
     """The fitted pipeline as a skops file in `folder` (skops stores scikit-learn objects without pickle),
-    deflated: skops writes the title model's vocabularies as JSON, 48 MB for a sample2 week, 3 MB deflated."""
+    deflated at the fastest level: skops writes the title model's vocabularies as JSON, 48 MB for a sample2
+    week, 3.4 MB deflated (3.1 MB at level 6, which takes the forest's trees 0.7 s instead of 0.3 s)."""
     import zipfile
 
     import skops.io
 
     path = Path(folder) / PIPELINE_FILE
-    skops.io.dump(pipeline, path, compression=zipfile.ZIP_DEFLATED)
+    skops.io.dump(pipeline, path, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
     return path
 
 

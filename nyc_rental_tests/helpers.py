@@ -23,10 +23,13 @@ LISTING_ASSETS = ("raw_listings", "clean_listings", "validated_listings")
 MODELING_ASSETS = ("splits", "model", "test_metrics")
 # `model`'s config for tests about everything but the fit: one thread (the model step's OpenMP threads slow
 # down many times over when another process shares the two cores, and the thread count does not change the
-# model, core/test_training.py) and a small booster (10 iterations on 10 title words: the step still fits,
-# logs, registers and scores a model; its quality is tested on the real samples and in core/test_training.py).
+# model, core/test_training.py) and a small booster (10 iterations on 10 title words, without the default's
+# second booster and price signals: the step still fits, logs, registers and scores a model; its quality is
+# tested on the real samples and in core/test_training.py). SMALL_DEFAULT_MODEL keeps the default's shape
+# (both boosters, the cross-fitted price levels, the title's ridge price) for tests of the registered model.
 ONE_THREAD = {"threads": 1}
-SMALL_MODEL = {**ONE_THREAD, "max_iter": 10, "boosting_tfidf_features": 10}
+SMALL_DEFAULT_MODEL = {**ONE_THREAD, "max_iter": 10, "boosting_tfidf_features": 10}
+SMALL_MODEL = {**SMALL_DEFAULT_MODEL, "boosting_target": "price", "target_encoding": False, "title_model": False}
 
 
 def merged(base: dict, extra: dict) -> dict:

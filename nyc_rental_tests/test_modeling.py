@@ -21,6 +21,7 @@ from nyc_rental.definitions import build_defs
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     ONE_THREAD,
+    SMALL_DEFAULT_MODEL,
     SMALL_MODEL,
     failure_messages,
     materialization_metadata,
@@ -40,9 +41,9 @@ MIN_ROWS = 1_000
 WEEK = dt.date(2019, 7, 1)
 
 
-def small_week(defs, instance, week, ops=None, assets=None):
-    """A real run of a small synthetic week: all six assets unless `assets`, the small model when it trains."""
-    model = {"model": {"config": SMALL_MODEL}} if assets is None or "model" in assets else {}
+def small_week(defs, instance, week, ops=None, assets=None, model_config=SMALL_MODEL):
+    """A real run of a small synthetic week: all six assets unless `assets`, a small model when it trains."""
+    model = {"model": {"config": model_config}} if assets is None or "model" in assets else {}
     return run_week(defs, instance, week, {"ops": merged(model, ops or {})}, assets=assets, min_rows=MIN_ROWS)
 
 
@@ -86,7 +87,7 @@ def trained(tmp_path_factory):
     dagster_home = tmp_path_factory.mktemp("dagster")
     with instance_for_test(temp_dir=str(dagster_home)) as instance:
         defs = build_defs(home)
-        result = small_week(defs, instance, "2019-07-01")
+        result = small_week(defs, instance, "2019-07-01", model_config=SMALL_DEFAULT_MODEL)
         assert result.success, failure_messages(result)
         yield Trained(home, instance, defs, result, delivery)
 
@@ -232,7 +233,7 @@ def test_rematerializing_a_week_gives_the_same_splits_predictions_and_metrics(tr
     warehouse = Warehouse(path=str(settings.warehouse_path(trained.home)))
     splits_before = warehouse.read_week("splits", WEEK)
     never_promote = {"test_metrics": {"config": {"tolerance": -1000.0}}}  # the module's champion stays version 1
-    again = small_week(trained.defs, trained.instance, "2019-07-01", never_promote)
+    again = small_week(trained.defs, trained.instance, "2019-07-01", never_promote, model_config=SMALL_DEFAULT_MODEL)
     assert again.success, failure_messages(again)
 
     pd.testing.assert_frame_equal(warehouse.read_week("splits", WEEK), splits_before)
@@ -263,7 +264,7 @@ def test_the_postgres_warehouse_gives_the_week_the_duckdb_file_gave(trained, tmp
     deliver(trained.delivery, home / "incoming", trained.delivery.name)
     with postgres_database() as url:
         monkeypatch.setenv("NYC_RENTAL_WAREHOUSE_URL", url)
-        result = small_week(build_defs(home), instance, "2019-07-01")
+        result = small_week(build_defs(home), instance, "2019-07-01", model_config=SMALL_DEFAULT_MODEL)
         assert result.success, failure_messages(result)
         on_postgres = Warehouse(url=url)
         on_duckdb = Warehouse(path=str(settings.warehouse_path(trained.home)))

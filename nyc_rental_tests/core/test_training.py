@@ -77,7 +77,7 @@ def test_best_of_picks_the_lowest_validation_mae(splits):
     with threadpool_limits(limits=1):  # see `fitted`
         candidates = [
             fit_candidate(ModelParams(max_iter=n, estimator="gradient_boosting"), splits["train"], splits["val"])
-            for n in (2, 60)
+            for n in (2, 30)
         ]
     assert best_of(candidates) is candidates[1]
 
@@ -137,7 +137,7 @@ def test_the_thread_count_does_not_change_the_model(estimator, splits):
     """The model step picks its threads by load (all cores alone, one in a backfill): the week's model must
     not depend on that choice. (The forest averages its trees in whatever order its threads finish, so its
     predictions may differ in the last bits.)"""
-    params = ModelParams(estimator=estimator, n_estimators=20, max_iter=50)
+    params = ModelParams(estimator=estimator, n_estimators=20, max_iter=20)
     predictions = []
     for threads in (1, 2):
         with threadpool_limits(limits=threads):
