@@ -38,7 +38,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest -m "not integration"
 
 test-all: $(INSTALLED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # Resolve the newest versions pyproject.toml allows into requirements.lock; run `make test-all` before committing it.
 lock: $(INSTALLED)
