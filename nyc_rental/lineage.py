@@ -8,7 +8,6 @@ MLflow UI lists them under the run's "Datasets used", and a model version leads 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -62,8 +61,3 @@ def log_rows(rows: pd.DataFrame, split: str, week: str, deliveries: dict[str, st
         targets="price",
     )
     mlflow.log_input(dataset, context=CONTEXTS[split], tags={"week": week, "split": split})
-
-
-def deliveries_of(source: str) -> dict[str, str]:
-    """The file -> SHA-256 map of a logged dataset's source JSON."""
-    return {entry["file"]: entry["sha256"] for entry in json.loads(source)["deliveries"]}

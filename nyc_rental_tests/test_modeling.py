@@ -205,7 +205,7 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
 
 
 def test_each_week_logs_the_rows_it_trained_validated_and_tested_on_as_mlflow_datasets(trained):
-    from nyc_rental.lineage import deliveries_of
+    from nyc_rental.lineage import DeliverySource
 
     run = mlflow_run_of(trained.home, trained.result.run_id)
     sha256 = hashlib.sha256(trained.delivery.read_bytes()).hexdigest()
@@ -216,7 +216,7 @@ def test_each_week_logs_the_rows_it_trained_validated_and_tested_on_as_mlflow_da
         tags = {tag.key: tag.value for tag in dataset_input.tags}
         dataset = dataset_input.dataset
         assert dataset.source_type == "nyc_rental_delivery"
-        assert deliveries_of(dataset.source) == {trained.delivery.name: sha256}
+        assert DeliverySource.from_dict(json.loads(dataset.source)).deliveries == {trained.delivery.name: sha256}
         logged[tags["mlflow.data.context"]] = (dataset.name, json.loads(dataset.profile)["num_rows"])
     assert logged == {
         "training": ("week 2019-07-01 train", split_rows["train_rows"]),
