@@ -1,7 +1,9 @@
 """Blocking, partitioned data checks on `clean_listings`, each a thin wrapper over `core.quality`.
 
 A failing check stops `validated_listings` and everything downstream for that week only. The six checks are
-one step (a multi-asset check), so the week is read from the warehouse once rather than six times.
+one step (a multi-asset check), so the week is read from the warehouse once rather than six times. When one
+fails, the step ends with a `Failure` whose description is the failed checks' own messages: that is what the
+run's page shows first, where Dagster's own stop would show `DagsterAssetCheckFailedError` naming the checks only.
 """
 
 import warnings
@@ -13,6 +15,7 @@ from dagster import (
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSpec,
+    Failure,
     MetadataValue,
     PreviewWarning,
     multi_asset_check,
@@ -74,13 +77,25 @@ def data_checks(
     selected = tuple(
         test for test in DATA_TESTS if AssetCheckKey(clean_listings_key, test) in context.selected_asset_check_keys
     )
+    failed = {}
     for test, outcome in data_tests.evaluate(clean_listings, week, only=selected).items():
         if not outcome.passed:
             context.log.error(f"week {week}, {test}: {outcome.summary}")
+            failed[test] = outcome.summary
         yield AssetCheckResult(
             asset_key=clean_listings_key,
             check_name=test,
             passed=outcome.passed,
             description=outcome.summary,
             metadata=_metadata(outcome.figures),
+        )
+    if failed:
+        # Every result is recorded above; stopping here, rather than letting Dagster raise its
+        # DagsterAssetCheckFailedError after the step, puts the checks' messages in the run's failure.
+        raise Failure(
+            description=f"week {week} stopped: "
+            + "; ".join(f"{test} failed: {summary}" for test, summary in failed.items())
+            + ". validated_listings and the model steps were not run; the stored weeks are untouched.",
+            metadata={"failed_checks": MetadataValue.json(failed)},
+            allow_retries=False,
         )

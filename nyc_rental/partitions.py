@@ -4,7 +4,9 @@ import datetime as dt
 
 from dagster import WeeklyPartitionsDefinition
 
-FIRST_WEEK = "2019-01-07"
+from nyc_rental.settings import first_week
+
+FIRST_WEEK = first_week().isoformat()
 
 # Weeks start on Monday (day_offset=1); end_offset=1 makes the current, unfinished week a valid
 # partition, because deliveries arrive mid-week.

@@ -7,6 +7,9 @@ from pathlib import Path
 DEFAULT_HOME = "data"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
+# The first weekly partition: the week of the July 2019 New York snapshot that the real deliveries and the
+# synthetic generator come from (the demo's first week). A company sets it to the week of its first delivery.
+DEFAULT_FIRST_WEEK = "2019-07-01"
 
 # The supplier delivers one week a week. A delivery is late when no week of raw_listings has been materialized
 # for longer than this: a week and a day of slack, so a delivery a few hours later than the last one is not
@@ -15,6 +18,21 @@ DELIVERY_OVERDUE_AFTER = dt.timedelta(days=8)
 # How often the freshness sensor looks (no env variable: lateness is counted in days, and a tick that finds
 # nothing to do only reads the instance; the sensor launches a run only when the check's verdict can change).
 FRESHNESS_SENSOR_INTERVAL_SECONDS = 600
+
+
+def first_week() -> dt.date:
+    """`NYC_RENTAL_FIRST_WEEK`: the Monday of the first weekly partition (default 2019-07-01). Every week from it
+    to the current one is a partition; a delivery of an earlier week is reported by the sensor and not run."""
+    raw = os.environ.get("NYC_RENTAL_FIRST_WEEK") or DEFAULT_FIRST_WEEK
+    try:
+        monday = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"NYC_RENTAL_FIRST_WEEK must be a date (YYYY-MM-DD), got {raw!r}") from None
+    if monday.weekday() != 0:
+        raise ValueError(
+            f"NYC_RENTAL_FIRST_WEEK must be a Monday (weeks run Monday to Sunday), got {raw} ({monday:%A})"
+        )
+    return monday
 
 
 def nyc_rental_home() -> Path:

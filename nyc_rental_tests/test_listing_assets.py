@@ -28,25 +28,25 @@ MIN_ROWS = 1_000
 
 
 def test_both_real_samples_pass_every_check(samples, incoming, home, defs, instance):
-    deliver(samples / "sample1.csv", incoming, "listings_2019-06-26.csv")
+    deliver(samples / "sample1.csv", incoming, "listings_2019-07-03.csv")
     deliver(samples / "sample2.csv", incoming, "listings_2019-07-10.csv")
 
-    first = run_week(defs, instance, "2019-06-24")
+    first = run_week(defs, instance, "2019-07-01")
     assert first.success, failure_messages(first)
     assert check_results(first) == {name: True for name in ALL_CHECKS}
     second = run_week(defs, instance, "2019-07-08")
     assert second.success, failure_messages(second)
     assert check_results(second) == {name: True for name in ALL_CHECKS}
 
-    assert week_counts(home, "raw_listings") == {"2019-06-24": 20_000, "2019-07-08": 48_895}
-    assert week_counts(home, "validated_listings") == {"2019-06-24": 19_001, "2019-07-08": 46_427}
+    assert week_counts(home, "raw_listings") == {"2019-07-01": 20_000, "2019-07-08": 48_895}
+    assert week_counts(home, "validated_listings") == {"2019-07-01": 19_001, "2019-07-08": 46_427}
     clean = materialization_metadata(second, "clean_listings")
     assert clean["dropped_by_rule"] == {"price_out_of_range": 2467, "outside_bounding_box": 1}
     assert clean["rows_in"] == 48_895 and clean["rows_out"] == 46_427
     assert "Manhattan" in clean["price_quantiles_by_borough"]
     assert 10830083 not in set(read_table(home, "clean_listings", "2019-07-08")["id"])
     drift = [e for e in second.get_asset_check_evaluations() if e.check_name == "similar_neighbourhood_distribution"]
-    assert drift[0].metadata["reference"].value == "week 2019-06-24"
+    assert drift[0].metadata["reference"].value == "week 2019-07-01"
 
 
 def test_a_week_without_delivery_fails_and_says_where_to_drop_one(incoming, defs, instance):
@@ -98,6 +98,14 @@ def test_each_check_stops_a_week_built_to_break_it(
     assert week_counts(home, "validated_listings") == {}
     evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == failing)
     assert evaluation.description  # the reason, shown in the UI
+    # The run stops with the check's own message (a Failure), not Dagster's DagsterAssetCheckFailedError.
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    error = failure.step_failure_data.error
+    assert error.cls_name == "Failure" and "Failure: week 2019-07-08 stopped: " in error.message
+    assert f"{failing} failed: {evaluation.description}" in error.message
+    assert failure.step_failure_data.user_failure_data.metadata["failed_checks"].value == {
+        failing: evaluation.description
+    }
 
 
 def test_a_drifted_week_is_stopped_and_never_becomes_the_reference(incoming, home, defs, instance):

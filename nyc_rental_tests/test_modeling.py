@@ -97,13 +97,13 @@ def test_sample1_the_course_forest_reaches_its_mae_and_the_default_model_beats_i
 ):
     """The course's forest (exactly) and the default booster (200 iterations) on a real week: sample1, 19,001
     listings after cleaning (the course's forest scored a test MAE of 33.85 on it)."""
-    deliver(samples / "sample1.csv", incoming, "listings_2019-06-26.csv")
+    deliver(samples / "sample1.csv", incoming, "listings_2019-07-03.csv")
     forest_config = {"ops": {"model": {"config": {"estimator": "random_forest", **ONE_THREAD}}}}
-    forest = run_week(defs, instance, "2019-06-24", forest_config, assets=None)
+    forest = run_week(defs, instance, "2019-07-01", forest_config, assets=None)
     assert forest.success, failure_messages(forest)
     # the week's listing assets are in the warehouse: the default model re-splits it and trains
     default_config = {"ops": {"model": {"config": ONE_THREAD}}}
-    default = run_week(defs, instance, "2019-06-24", default_config, assets=["splits", "model", "test_metrics"])
+    default = run_week(defs, instance, "2019-07-01", default_config, assets=["splits", "model", "test_metrics"])
     assert default.success, failure_messages(default)
 
     forest_metrics = materialization_metadata(forest, "test_metrics")
