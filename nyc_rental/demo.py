@@ -1,5 +1,10 @@
 """`python -m nyc_rental.demo`: synthetic deliveries into the landing folder, their weeks run headless.
 
+The weeks run as a delivery's do: the demo asks the delivery sensor (`incoming_listings_sensor`) what to run,
+then runs its requests in this process, with the tags the sensor's daemon gives its runs (the file, its
+SHA-256, the run key and the sensor's name) plus `nyc_rental/launched_by=demo`. The daemon of `make dev`
+then knows these deliveries as run: its sensor does not run them again.
+
 The runs go to the Dagster instance of DAGSTER_HOME when it is set (`make demo` uses `.dagster/`, the
 same instance `make dev` shows), else to a throwaway one.
 """
@@ -13,12 +18,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_context
 
 from nyc_rental import settings
 from nyc_rental.core.delivery import week_start
 from nyc_rental.core.quality import QualityThresholds
 from nyc_rental.definitions import QUIET, build_defs
+from nyc_rental.sensors import incoming_listings_sensor
 from nyc_rental.synthetic import (
     delivery_file_name,
     generate_weeks,
@@ -86,6 +92,34 @@ def summarize(week: str, result) -> WeekSummary:
 
 
 DEMO_START = dt.date(2019, 7, 1)
+# The tags Dagster's sensor daemon adds to a run it launches (dagster._core.storage.tags): a run carrying the
+# sensor's name and a run key is one the daemon will not launch again for that key.
+SENSOR_NAME_TAG = "dagster/sensor_name"
+RUN_KEY_TAG = "dagster/run_key"
+
+
+def sensor_requests(defs: Definitions, instance: DagsterInstance, paths: list[Path]) -> list[RunRequest]:
+    """The delivery sensor's run requests for `paths`, as its daemon would get them: it looks twice (a file is
+    used once it kept its size for one look; the demo's files are complete), from a fresh cursor."""
+    sensor = incoming_listings_sensor
+    cursor = None
+    for _ in range(2):
+        context = build_sensor_context(
+            instance=instance, cursor=cursor, resources={"landing": defs.resources["landing"]}
+        )
+        result = sensor(context)
+        cursor = result.cursor
+    names = {path.name for path in paths}
+    return [request for request in result.run_requests if request.tags["nyc_rental/delivery"] in names]
+
+
+def run_tags(request: RunRequest) -> dict[str, str]:
+    return {
+        **request.tags,
+        RUN_KEY_TAG: request.run_key,
+        SENSOR_NAME_TAG: incoming_listings_sensor.name,
+        "nyc_rental/launched_by": "demo",
+    }
 
 
 def write_demo_deliveries(
@@ -130,13 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.first_week != week_start(args.first_week):
         parser.error(f"--first-week {args.first_week} is not a Monday")
+    if args.first_week < settings.first_week():
+        parser.error(
+            f"--first-week {args.first_week} is before the first partition, {settings.first_week()} "
+            "(NYC_RENTAL_FIRST_WEEK sets it)"
+        )
 
     home = settings.nyc_rental_home()
     incoming = settings.incoming_dir(home)
     paths = write_demo_deliveries(incoming, args.weeks, args.rows, args.first_week, args.seed, args.drift)
     if args.deliver_only:
         return 0
-    job = build_defs(home).resolve_job_def("weekly_pipeline")
+    defs = build_defs(home)
+    job = defs.resolve_job_def("weekly_pipeline")
     run_config = QUIET
     if args.min_rows is not None:
         run_config = {**QUIET, "resources": {"data_tests": {"config": {"min_rows": args.min_rows}}}}
@@ -148,11 +188,19 @@ def main(argv: list[str] | None = None) -> int:
             instance = stack.enter_context(
                 DagsterInstance.ephemeral(tempdir=stack.enter_context(tempfile.TemporaryDirectory()))
             )
-        for path in paths:
-            week = week_start(dt.date.fromisoformat(path.stem.removeprefix("listings_"))).isoformat()
-            print(f"running week {week} ...", flush=True)
+        requests = sensor_requests(defs, instance, paths)
+        unused = sorted({path.name for path in paths} - {request.tags["nyc_rental/delivery"] for request in requests})
+        if unused:  # the sensor logged why (a file it cannot use)
+            print(f"the delivery sensor requested no run for {', '.join(unused)}", file=sys.stderr)
+        for request in requests:
+            week = request.partition_key
+            print(f"running week {week} ({request.tags['nyc_rental/delivery']}) ...", flush=True)
             result = job.execute_in_process(
-                partition_key=week, instance=instance, run_config=run_config, raise_on_error=False
+                partition_key=week,
+                instance=instance,
+                run_config=run_config,
+                tags=run_tags(request),
+                raise_on_error=False,
             )
             summaries.append(summarize(week, result))
     print(f"\nweeks in {home}:")

@@ -1,5 +1,6 @@
 """The code location as Dagster tools load it, and the demo as a user runs it."""
 
+import hashlib
 import os
 import re
 import shutil
@@ -7,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster import AssetKey
+import pytest
+from dagster import AssetKey, DagsterInstance
 
+from nyc_rental import settings
 from nyc_rental.core.quality import DATA_TESTS
 from nyc_rental.definitions import build_defs
+from nyc_rental.partitions import weekly_partitions
 from nyc_rental_tests.conftest import REPO
 
 ASSETS = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
@@ -74,6 +78,29 @@ def test_the_demo_generates_a_week_and_runs_it(home, tmp_path):
         assert line[1] == "ok" and "checks passed 6/6" in " ".join(line), done.stdout
         assert line[3] == "3,000"
     assert "test MAE" in done.stdout and "became champion" in done.stdout
+    # The run carries what the delivery sensor's daemon gives its runs, so `make dev`'s sensor will not run the
+    # delivery again (Dagster skips a run key its sensor already has a run for).
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        (run,) = instance.get_runs()
+    sha256 = hashlib.sha256((home / "incoming" / "listings_2019-07-03.csv").read_bytes()).hexdigest()
+    assert run.tags["dagster/partition"] == "2019-07-01" and run.tags["nyc_rental/launched_by"] == "demo"
+    assert run.tags["nyc_rental/delivery"] == "listings_2019-07-03.csv" and run.tags["nyc_rental/sha256"] == sha256
+    assert run.tags["dagster/sensor_name"] == "incoming_listings_sensor"
+    assert run.tags["dagster/run_key"] == f"2019-07-01:{sha256}"
+
+
+def test_the_first_week_is_configurable_and_must_be_a_monday(monkeypatch):
+    assert weekly_partitions.get_first_partition_key() == "2019-07-01"  # the default
+    code = "from nyc_rental.partitions import weekly_partitions as w; print(w.get_first_partition_key())"
+    env = {**os.environ, "NYC_RENTAL_FIRST_WEEK": "2020-01-06"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "2020-01-06", done.stderr
+    monkeypatch.setenv("NYC_RENTAL_FIRST_WEEK", "2020-01-07")
+    with pytest.raises(ValueError, match="NYC_RENTAL_FIRST_WEEK must be a Monday .* got 2020-01-07 \\(Tuesday\\)"):
+        settings.first_week()
+    monkeypatch.setenv("NYC_RENTAL_FIRST_WEEK", "July 2019")
+    with pytest.raises(ValueError, match="must be a date"):
+        settings.first_week()
 
 
 def test_the_repository_holds_no_path_of_this_machine_and_no_secret():

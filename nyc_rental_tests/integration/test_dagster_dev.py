@@ -89,7 +89,7 @@ def screenshot_script():
             pytest.fail(f"Chromium not found at {chromium}: .ci/run installs Debian's chromium")
         pytest.skip(f"Chromium not found at {chromium} (apt-get install chromium)")
     spec = importlib.util.spec_from_file_location(
-        "asset_graph_screenshot", REPO / "scripts" / "asset_graph_screenshot.py"
+        "ui_screenshots", REPO / "scripts" / "ui_screenshots.py"
     )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

@@ -109,14 +109,18 @@ def test_the_walkthrough_verbatim(checkout):
     try:
         ui = DagsterUI(3000)
         wait_for("make dev to serve the code location on port 3000", ui.location_loaded, 180)
-        # On its first start the sensor reruns the demo's two weeks, as the README says.
-        for week in ("2019-07-01", "2019-07-08"):
-            assert ui.wait_for_run(week, timeout=600)["status"] == "SUCCESS"
+        # The demo's runs are in the run history, tagged as the sensor tags a delivery's run.
+        for week, name in (("2019-07-01", "listings_2019-07-03.csv"), ("2019-07-08", "listings_2019-07-10.csv")):
+            (demo_run,) = ui.week_runs(week)
+            assert demo_run["status"] == "SUCCESS"
+            assert {"key": "nyc_rental/delivery", "value": name} in demo_run["tags"]
 
         run(DELIVER, checkout)
         delivered = ui.wait_for_run("2019-07-15", timeout=600)
         assert delivered["status"] == "SUCCESS", ui.failure_text(delivered["runId"])
         assert {"key": "nyc_rental/delivery", "value": "listings_2019-07-17.csv"} in delivered["tags"]
+        # By now the sensor has looked at the demo's files many times: it knew them as run, as README says.
+        assert [len(ui.week_runs(week)) for week in ("2019-07-01", "2019-07-08")] == [1, 1]
 
         run(DRIFT, checkout)
         drifted = ui.wait_for_run("2019-07-22", timeout=600)
