@@ -160,6 +160,14 @@ def _wait(page, what: str, probe, deadline: float):
         page.wait_for_timeout(250)
 
 
+def _screenshot_at(page, locator, path: Path) -> None:
+    """The window's view once the first of `locator` is scrolled into it (what a person looks at)."""
+    if locator.count():
+        locator.first.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+
+
 def _dagster_pages(context, url: str, output: Path, deadline: float) -> dict:
     seen = {}
     page = context.new_page()
@@ -174,18 +182,19 @@ def _dagster_pages(context, url: str, output: Path, deadline: float) -> dict:
     page.wait_for_timeout(1000)  # the charts draw in an animation
     seen["test_metrics_charts"] = page.locator("canvas").count()
     seen["test_metrics_plots_empty"] = page.get_by_text(PLOTS_EMPTY).count() > 0
-    page.screenshot(path=str(output / "test_metrics_plots.png"), full_page=True)
+    _screenshot_at(page, page.locator("canvas"), output / "test_metrics_plots.png")
 
     page.goto(f"{url}/assets/model", wait_until="domcontentloaded")
     images = page.locator('img[src^="data:image/png"]')
     _wait(page, "an inline image", lambda: images.count(), deadline)
     seen["model_inline_images"] = [image.get_attribute("alt") or "" for image in images.all() if image.is_visible()]
-    page.screenshot(path=str(output / "model_page.png"), full_page=True)
+    _screenshot_at(page, images, output / "model_page.png")
 
     page.goto(f"{url}/assets/validated_listings", wait_until="domcontentloaded")
-    _wait(page, "the column schema", lambda: page.get_by_text("neighbourhood_group", exact=True).count(), deadline)
+    column = page.get_by_text("neighbourhood_group", exact=True)
+    _wait(page, "the column schema", column.count, deadline)
     seen["validated_listings_text"] = page.inner_text("body")
-    page.screenshot(path=str(output / "validated_listings_columns.png"), full_page=True)
+    _screenshot_at(page, column, output / "validated_listings_columns.png")
     page.close()
     return seen
 

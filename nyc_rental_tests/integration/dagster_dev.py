@@ -6,6 +6,7 @@ and NYC_RENTAL_HOME. `stop()` interrupts it as Ctrl-C would and fails if any pro
 """
 
 import contextlib
+import importlib.util
 import itertools
 import os
 import re
@@ -72,6 +73,21 @@ query Ticks($selector: SensorSelector!) { sensorOrError(sensorSelector: $selecto
     ... on Sensor { sensorState { status ticks(limit: 200) { status error { message }
         logEvents { events { message level } } } } } } }
 """
+
+
+def ui_screenshots():
+    """scripts/ui_screenshots.py as a module (it drives Debian's Chromium; .ci/run installs it)."""
+    import pytest
+
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Chromium not found at {chromium}: .ci/run installs Debian's chromium")
+        pytest.skip(f"Chromium not found at {chromium} (apt-get install chromium)")
+    spec = importlib.util.spec_from_file_location("ui_screenshots", REPO / "scripts" / "ui_screenshots.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
 
 
 def free_port() -> int:

@@ -1,16 +1,13 @@
 """The platform as users run it: `dagster dev`, its UI's GraphQL, the sensor and backfills through the daemon."""
 
-import importlib.util
 import itertools
-import os
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import synthetic_delivery, week_counts
-from nyc_rental_tests.integration.dagster_dev import REPO
+from nyc_rental_tests.integration.dagster_dev import ui_screenshots
 
 pytestmark = pytest.mark.integration
 
@@ -82,22 +79,8 @@ def test_a_delivery_dropped_in_incoming_runs_its_week_and_registers_the_champion
     assert week_counts(dev.home, "test_metrics") == {"2019-07-01": 1}
 
 
-def screenshot_script():
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not Path(chromium).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Chromium not found at {chromium}: .ci/run installs Debian's chromium")
-        pytest.skip(f"Chromium not found at {chromium} (apt-get install chromium)")
-    spec = importlib.util.spec_from_file_location(
-        "ui_screenshots", REPO / "scripts" / "ui_screenshots.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_the_asset_graph_page_renders_the_six_assets_in_chromium(dev, tmp_path):
-    script = screenshot_script()
+    script = ui_screenshots()
     picture = tmp_path / "asset_graph.png"
     assert sorted(script.capture(dev.url, picture, timeout=120)) == sorted(ASSETS)
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 20_000

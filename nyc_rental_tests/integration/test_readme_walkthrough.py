@@ -19,7 +19,14 @@ from mlflow.tracking import MlflowClient
 
 from nyc_rental.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import week_counts
-from nyc_rental_tests.integration.dagster_dev import REPO, DagsterUI, ctrl_c, start_in_session, wait_for
+from nyc_rental_tests.integration.dagster_dev import (
+    REPO,
+    DagsterUI,
+    ctrl_c,
+    start_in_session,
+    ui_screenshots,
+    wait_for,
+)
 from nyc_rental_tests.integration.readme import PRODUCTION, bash_commands, without_section
 
 pytestmark = pytest.mark.integration
@@ -142,6 +149,7 @@ def test_the_walkthrough_verbatim(checkout):
         mlflow_ui = start_in_session(["bash", "-c", MLFLOW_UI], checkout, user_env(), checkout / "mlflow-ui.log")
         servers.append(mlflow_ui)
         wait_for("the MLflow UI on port 5000", lambda: _answers("http://127.0.0.1:5000/health"), 120)
+        newcomer_sees_the_story(ui.url, "http://127.0.0.1:5000", checkout / "screenshots")
         ctrl_c(mlflow_ui, MLFLOW_UI, group=True)
 
         run(PROMOTE, checkout)
@@ -176,6 +184,23 @@ def test_the_walkthrough_verbatim(checkout):
         "listings_2019-07-17.csv",
         "listings_2019-07-24.csv",
     ]
+
+
+def newcomer_sees_the_story(dagster_url: str, mlflow_url: str, folder: Path) -> None:
+    """Both UIs in Chromium, as the README's pictures show them (scripts/ui_screenshots.py makes those)."""
+    seen = ui_screenshots().tour(dagster_url, mlflow_url, folder, timeout=180)
+    # test_metrics' Plots tab charts the week's scores by partition (one chart per numeric entry).
+    assert seen["test_metrics_charts"] >= 3 and not seen["test_metrics_plots_empty"], seen
+    # model's page shows its plot, not a file:// link.
+    assert seen["model_inline_images"], seen
+    # validated_listings' page lists its columns, with their types.
+    text = seen["validated_listings_text"]
+    assert "Columns" in text and all(column in text for column in ("neighbourhood_group", "room_type", "price"))
+    # The MLflow experiment opens on its runs, each named after its week and run.
+    assert "/experiments/" in seen["mlflow_url"]
+    assert any(name.startswith("week 2019-07-01") for name in seen["mlflow_run_names"]), seen["mlflow_run_names"]
+    for picture in ("test_metrics_plots.png", "model_page.png", "validated_listings_columns.png", "mlflow_runs.png"):
+        assert (folder / picture).read_bytes()[:4] == b"\x89PNG", picture
 
 
 def _answers(url: str) -> bool:
