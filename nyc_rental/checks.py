@@ -42,12 +42,22 @@ DESCRIPTIONS = {
 }
 
 
+# Figures that are a check's settings, or the same in every week it passes (16 columns): text, so that the
+# check's Plots tab graphs only what a week measured (rows, the KL divergence, counts out of range).
+SETTINGS = {"columns", "min_rows", "max_rows", "kl_threshold"}
+
+
 def _metadata(figures: dict) -> dict:
-    return {
-        key: MetadataValue.json(value) if isinstance(value, (list, dict)) else value
-        for key, value in figures.items()
-        if value is not None
-    }
+    def value_of(key, value):
+        if isinstance(value, (list, dict)):
+            return MetadataValue.json(value)
+        if key in SETTINGS:
+            return MetadataValue.text(f"{value:,}" if isinstance(value, int) else f"{value:g}")
+        if isinstance(value, float):
+            return float(f"{value:.4g}")
+        return value
+
+    return {key: value_of(key, value) for key, value in figures.items() if value is not None}
 
 
 with warnings.catch_warnings():

@@ -1,8 +1,10 @@
 """Running weeks for real and reading what they left in the warehouse."""
 
+import base64
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -106,6 +108,30 @@ def materialization_metadata(result, asset: str) -> dict:
         if event.asset_key.to_user_string() == asset:
             return {key: value.value for key, value in event.materialization.metadata.items()}
     raise AssertionError(f"{asset} was not materialized")
+
+
+def materialization_entries(result, asset: str) -> dict:
+    """The metadata of the asset's materialization as Dagster stored it (MetadataValue objects: their types
+    decide what the UI plots and how it shows them)."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return dict(event.materialization.metadata)
+    raise AssertionError(f"{asset} was not materialized")
+
+
+def embedded_png(markdown: str) -> bytes:
+    """The PNG a Markdown metadata value embeds as a data URI (`![alt](data:image/png;base64,...)`)."""
+    found = re.search(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert found, f"no embedded PNG in {markdown[:200]!r}"
+    png = base64.b64decode(found.group(1))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return png
+
+
+def declared_columns(defs, asset: str) -> list[str]:
+    """The columns an asset declares in `dagster/column_schema` (what the asset page lists)."""
+    spec = defs.resolve_assets_def(asset).specs_by_key[AssetKey(asset)]
+    return [column.name for column in spec.metadata["dagster/column_schema"].schema.columns]
 
 
 def failure_messages(result) -> str:

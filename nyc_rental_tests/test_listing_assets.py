@@ -3,7 +3,7 @@
 import gzip
 
 import pytest
-from dagster import instance_for_test
+from dagster import FloatMetadataValue, IntMetadataValue, TableMetadataValue, TextMetadataValue, instance_for_test
 
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
 from nyc_rental.core.quality import DATA_TESTS
@@ -11,7 +11,10 @@ from nyc_rental.definitions import build_defs
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     check_results,
+    declared_columns,
+    embedded_png,
     failure_messages,
+    materialization_entries,
     materialization_metadata,
     read_table,
     run_week,
@@ -183,16 +186,57 @@ def test_validated_listings_alone_refuses_a_week_whose_checks_fail(incoming, hom
 def test_rematerializing_a_week_replaces_it_and_leaves_other_weeks_untouched(incoming, home, defs, instance):
     synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
     synthetic_delivery(incoming, "2019-07-10", rows=ROWS, seed=2)
-    assert run_week(defs, instance, "2019-07-01", min_rows=MIN_ROWS).success
+    first = run_week(defs, instance, "2019-07-01", min_rows=MIN_ROWS)
+    assert first.success
     assert run_week(defs, instance, "2019-07-08", min_rows=MIN_ROWS).success
     before_other = read_table(home, "validated_listings", "2019-07-01")
     before_same = read_table(home, "validated_listings", "2019-07-08")
     counts = {table: week_counts(home, table) for table in ("raw_listings", "clean_listings", "validated_listings")}
 
-    assert run_week(defs, instance, "2019-07-08", min_rows=MIN_ROWS).success
+    again = run_week(defs, instance, "2019-07-08", min_rows=MIN_ROWS)
+    assert again.success
     assert {table: week_counts(home, table) for table in counts} == counts
     assert read_table(home, "validated_listings", "2019-07-01").equals(before_other)
     assert read_table(home, "validated_listings", "2019-07-08").equals(before_same)
+    assert_what_the_ui_reads(first, again, home, defs)
+
+
+def assert_what_the_ui_reads(first, second, home, defs):
+    """The listing assets' metadata, as the UI shows and plots it, for a first week and one with a reference."""
+    for table in ("raw_listings", "clean_listings", "validated_listings"):
+        assert list(read_table(home, table, "2019-07-08").columns) == declared_columns(defs, table)
+
+    clean = materialization_entries(second, "clean_listings")
+    for key in ("rows_in", "rows_out", "rows_dropped", "dagster/row_count"):
+        assert isinstance(clean[key], IntMetadataValue), key  # the Plots tab graphs rows in / dropped by week
+    assert clean["dagster/row_count"].value == clean["rows_out"].value
+    assert clean["dropped_pct"].value == round(100 * clean["rows_dropped"].value / clean["rows_in"].value, 2)
+
+    validated = materialization_entries(second, "validated_listings")
+    rows = validated["rows"].value
+    assert validated["dagster/row_count"].value == rows
+    profile = validated["column_profile"]
+    assert isinstance(profile, TableMetadataValue)
+    assert [r.data["column"] for r in profile.records] == declared_columns(defs, "validated_listings")[1:]
+    price = next(r.data for r in profile.records if r.data["column"] == "price")
+    assert price["null_pct"] == 0.0 and 10 <= price["min"] <= price["median"] <= price["max"] <= 350
+    histogram = validated["price_histogram"].value
+    assert len(histogram) < 1000 and "█" in histogram  # short enough for the UI to show in place
+    listings = [int(line.split("|")[2]) for line in histogram.splitlines()[2:]]
+    assert sum(listings) == rows
+    assert "Manhattan" in validated["borough_shares"].value and "week 2019-07-01 %" in validated["borough_shares"].value
+    plot = validated["borough_shares_plot"].value
+    assert len(embedded_png(plot)) < 40_000 and plot.endswith("against week 2019-07-01")
+    assert isinstance(validated["kl_divergence"], FloatMetadataValue) and validated["kl_divergence"].value < 0.2
+    assert validated["drift_reference"].value == "week 2019-07-01"
+    without_reference = materialization_entries(first, "validated_listings")
+    assert "kl_divergence" not in without_reference  # left out, never text: the entry stays plottable
+    assert embedded_png(without_reference["borough_shares_plot"].value)
+
+    checks = {e.check_name: e.metadata for e in second.get_asset_check_evaluations()}
+    assert isinstance(checks["row_count"]["rows"], IntMetadataValue) and checks["row_count"]["rows"].value == rows
+    for check, key in (("row_count", "min_rows"), ("column_names", "columns"), ("similar_neighbourhood_distribution", "kl_threshold")):  # fmt: skip
+        assert isinstance(checks[check][key], TextMetadataValue), (check, key)
 
 
 def test_several_files_in_a_week_are_combined_and_the_newest_row_of_an_id_wins(incoming, home, defs, instance):

@@ -13,7 +13,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import DagsterEventType, DagsterInstance, instance_for_test
+from dagster import DagsterEventType, DagsterInstance, FloatMetadataValue, IntMetadataValue, instance_for_test
 from mlflow.tracking import MlflowClient
 
 from nyc_rental import settings
@@ -23,7 +23,10 @@ from nyc_rental_tests.helpers import (
     ONE_THREAD,
     SMALL_DEFAULT_MODEL,
     SMALL_MODEL,
+    declared_columns,
+    embedded_png,
     failure_messages,
+    materialization_entries,
     materialization_metadata,
     merged,
     run_week,
@@ -127,6 +130,7 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     first = small_week(defs, instance, "2019-07-01")
     assert first.success, failure_messages(first)
     assert materialization_metadata(first, "test_metrics")["decision"] == "no champion yet"
+    assert "champion_test_mae" not in materialization_metadata(first, "test_metrics")
     assert champion_version(home) == "1"
 
     strict = {"test_metrics": {"config": {"tolerance": -1000.0}}}  # must be $1000 better: never
@@ -135,6 +139,7 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     metrics = materialization_metadata(second, "test_metrics")
     assert metrics["model_version"] == "2" and metrics["champion_version_before"] == "1"
     assert metrics["promoted"] is False and isinstance(metrics["champion_test_mae"], float)
+    assert metrics["champion_test_mae"] == round(metrics["champion_test_mae"], 2)
     assert champion_version(home) == "1"
 
     lenient = {"test_metrics": {"config": {"tolerance": 1000.0}}}
@@ -202,6 +207,44 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     assert run.data.metrics["test_mae"] > 0 and run.data.metrics["val_mae"] > 0
     artifacts = {a.path for a in client(home).list_artifacts(run.info.run_id)}
     assert {"feature_importance.png", "predicted_vs_actual.png"} <= artifacts
+
+
+def test_the_modeling_metadata_plots_by_week_shows_pictures_in_place_and_counts_only_real_tables(trained):
+    """Numbers the UI plots per partition, rounded as a person reads them; the figures embedded as PNG; the
+    columns declared as stored; no "Row count 1" on the tables that hold one row per week."""
+    from nyc_rental.resources import Warehouse
+
+    result, defs = trained.result, trained.defs
+    warehouse = Warehouse(path=str(settings.warehouse_path(trained.home)))
+    for table in ("splits", "model", "test_metrics"):
+        assert list(warehouse.read_all(table).columns) == declared_columns(defs, table)
+
+    splits = materialization_entries(result, "splits")
+    assert splits["dagster/row_count"].value == sum(splits[f"{name}_rows"].value for name in ("train", "val", "test"))
+
+    model = materialization_entries(result, "model")
+    assert "dagster/row_count" not in model
+    assert isinstance(model["val_mae"], FloatMetadataValue) and model["val_mae"].value == round(
+        model["val_mae"].value, 2
+    )
+    assert model["val_r2"].value == round(model["val_r2"].value, 4)
+    assert 1_000 < len(embedded_png(model["feature_importance_plot"].value)) < 80_000
+    ranked = [line.split("|") for line in model["top_inputs"].value.split("\n\n")[0].splitlines()[2:]]
+    importances = [float(row[3]) for row in ranked]
+    assert [int(row[1]) for row in ranked] == list(range(1, len(ranked) + 1)) and len(ranked) >= 3
+    assert importances == sorted(importances, reverse=True) and importances[-1] > 0
+
+    metrics = materialization_entries(result, "test_metrics")
+    assert "dagster/row_count" not in metrics
+    for key, digits in (("test_mae", 2), ("test_r2", 4)):
+        assert isinstance(metrics[key], FloatMetadataValue) and metrics[key].value == round(metrics[key].value, digits)
+    assert "champion_test_mae" not in metrics  # no champion before this week: left out, not "n/a"
+    assert (
+        isinstance(metrics["test_rows"], IntMetadataValue) and metrics["test_rows"].value == splits["test_rows"].value
+    )
+    assert "| Manhattan |" in metrics["mae_by_borough"].value and len(metrics["mae_by_borough"].value) < 1000
+    assert 1_000 < len(embedded_png(metrics["predicted_vs_actual_plot"].value)) < 80_000
+    assert embedded_png(metrics["test_mae_by_week_plot"].value)
 
 
 def test_each_week_logs_the_rows_it_trained_validated_and_tested_on_as_mlflow_datasets(trained):
@@ -381,7 +424,7 @@ def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained)
     assert len(children) == 8
     best = min(child.data.metrics["val_mae"] for child in children)
     model = materialization_metadata(result, "model")
-    assert model["candidates"] == 8 and model["val_mae"] == pytest.approx(best)
+    assert model["candidates"] == 8 and model["val_mae"] == pytest.approx(best, abs=0.005)  # metadata: cents
     assert champion_version(home) == "1"
 
 

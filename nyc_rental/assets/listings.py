@@ -7,9 +7,14 @@ from dagster import AssetExecutionContext, BetaWarning, Failure, MetadataValue, 
 from dagster_pandera import pandera_schema_to_dagster_type
 
 from nyc_rental.assets import weekly_asset
-from nyc_rental.assets.metadata import markdown_table
+from nyc_rental.assets.columns import (
+    clean_listings_schema,
+    raw_listings_schema,
+    validated_listings_schema,
+)
+from nyc_rental.assets.metadata import figure_markdown, markdown_table, table_value
 from nyc_rental.config import fields_of
-from nyc_rental.core import cleaning, quality
+from nyc_rental.core import cleaning, profiling, quality
 from nyc_rental.core.delivery import RAW_COLUMNS, DeliveryError, read_delivery
 from nyc_rental.core.schema import ValidatedListings, coerce_validated
 from nyc_rental.partitions import week_of_partition
@@ -19,6 +24,7 @@ GROUP = "listings"
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", BetaWarning)  # dagster-pandera is marked beta; we rely on it knowingly
     ValidatedListingsType = pandera_schema_to_dagster_type(ValidatedListings)
+VALIDATED_COLUMNS = ValidatedListingsType.metadata["schema"].schema
 
 
 @weekly_asset(
@@ -26,6 +32,7 @@ with warnings.catch_warnings():
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
+    metadata=raw_listings_schema(),
     description=(
         "The week's deliveries from the landing folder exactly as delivered: every value as text, plus "
         "source_file, source_sha256, source_line, parse_error and ingested_at. Several files in one week are "
@@ -83,6 +90,7 @@ class CleaningConfig(fields_of(cleaning.CleaningRules)):
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
+    metadata=clean_listings_schema(VALIDATED_COLUMNS),
     description=(
         "The week's listings parsed and typed, cleaned as the course did (price within [min_price, max_price], "
         "inside the NYC bounding box), unparseable rows and duplicate ids dropped; every drop is counted by rule. "
@@ -105,11 +113,13 @@ def clean_listings(
             "rows_in": result.rows_in,
             "rows_out": result.rows_out,
             "rows_dropped": result.rows_in - result.rows_out,
+            "dropped_pct": round(100 * (result.rows_in - result.rows_out) / result.rows_in, 2),
             "dropped_by_rule": MetadataValue.json(dropped),
             "dropped_examples": MetadataValue.json(result.drop_examples),
             "missing_values": MetadataValue.json(cleaning.missing_values(result.frame)),
             "price_quantiles_by_borough": markdown_table(
-                cleaning.price_quantiles_by_borough(result.frame).rename_axis("borough").reset_index()
+                cleaning.price_quantiles_by_borough(result.frame).rename_axis("borough").reset_index(),
+                {column: ".0f" for column in ("p10", "p25", "p50", "p75", "p90")},
             ),
         },
     )
@@ -121,6 +131,7 @@ def clean_listings(
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
     dagster_type=ValidatedListingsType,
+    metadata=validated_listings_schema(VALIDATED_COLUMNS),
     description=(
         "The week's clean listings, materialized only when every data check of the week passed: the table the "
         "model may see. Typed by the pandera model ValidatedListings."
@@ -142,14 +153,43 @@ def validated_listings(
         )
     validated = coerce_validated(clean_listings)
     drift = outcomes["similar_neighbourhood_distribution"].figures
+    reference = drift.get("reference")
+    shares = {k: float(v) for k, v in quality.borough_shares(validated).items()}
     return Output(
         validated,
         metadata={
             "rows": len(validated),
-            "borough_shares": MetadataValue.json(
-                {k: round(float(v), 4) for k, v in quality.borough_shares(validated).items()}
+            "borough_shares": _borough_shares_table(shares, drift.get("reference_shares"), reference),
+            "borough_shares_plot": figure_markdown(
+                profiling.borough_shares_figure(
+                    shares, drift.get("reference_shares"), f"borough shares, week {week}", reference or ""
+                ),
+                "borough shares",
+                f"against {reference}" if reference else "no reference week yet",
             ),
-            "drift_reference": str(drift.get("reference")),
+            "drift_reference": reference or "none (no earlier validated week)",
+            **({"kl_divergence": float(f"{drift['kl_divergence']:.4g}")} if "kl_divergence" in drift else {}),
             "tests_passed": MetadataValue.json(sorted(outcomes)),
+            "column_profile": table_value(
+                profiling.column_profile(validated), {name: "number or date" for name in profiling.PROFILE_COLUMNS[4:]}
+            ),
+            "price_histogram": _histogram_table(profiling.price_histogram(validated.price)),
         },
     )
+
+
+def _histogram_table(histogram: pd.DataFrame, width: int = 24) -> MetadataValue:
+    """The price histogram as a small Markdown table with a bar per range, short enough for the UI to show
+    inline (it shows Markdown under 1,000 characters in place, longer behind a button)."""
+    longest = max(int(histogram.listings.max()), 1) if len(histogram) else 1
+    bars = ["█" * round(width * n / longest) for n in histogram.listings]
+    return markdown_table(histogram.assign(bar=bars).rename(columns={"share_pct": "%"}), {"%": ".1f"})
+
+
+def _borough_shares_table(shares: dict, reference_shares: dict | None, reference: str | None) -> MetadataValue:
+    """The week's borough shares in percent, beside the reference week's and the difference when there is one."""
+    table = pd.DataFrame({"borough": list(shares), "this week %": [100 * v for v in shares.values()]})
+    if reference_shares:
+        table[f"{reference} %"] = [100 * reference_shares.get(b, 0.0) for b in shares]
+        table["difference (points)"] = table["this week %"] - table[f"{reference} %"]
+    return markdown_table(table, {column: ".2f" for column in table.columns[1:]})

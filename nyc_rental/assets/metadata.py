@@ -1,15 +1,86 @@
-"""Small helpers that turn results into Dagster metadata a user reads in the UI."""
+"""Small helpers that turn results into Dagster metadata a user reads in the UI.
+
+Numbers a user plots stay numbers (Dagster's Plots tab graphs IntMetadataValue and FloatMetadataValue entries,
+by partition or by time), rounded to what a person reads; a value that does not exist for a week is left out
+rather than written as text, so the entry stays numeric in every partition. Figures are embedded as PNG data
+URIs in Markdown, which the UI's Markdown renderer shows as images (its sanitizer allows `data:` sources).
+"""
+
+import base64
+import io
 
 import pandas as pd
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
+
+# Small enough to embed in the event log: a figure of a few inches is some tens of KB at this resolution.
+EMBEDDED_DPI = 80
 
 
-def markdown_table(frame: pd.DataFrame) -> MetadataValue:
-    """A frame as a Markdown table (its columns only: reset the index first to show it)."""
+def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> MetadataValue:
+    """A frame as a Markdown table (its columns only: reset the index first to show it); `formats` maps a
+    column to a format spec (".2f", ",d", ".1%"), other floats print with `g`."""
+    formats = formats or {}
 
-    def cell(value) -> str:
+    def cell(column: str, value) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return "–"
+        if column in formats:
+            return format(value, formats[column])
         return f"{value:g}" if isinstance(value, float) else str(value)
 
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    columns = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += [
+        "| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |" for row in frame.itertuples(index=False)
+    ]
     return MetadataValue.md("\n".join(lines))
+
+
+def figure_png(figure, dpi: int = EMBEDDED_DPI) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure stays open: MLflow may log it next)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def embedded_png(png: bytes, alt: str, caption: str = "") -> MetadataValue:
+    """PNG bytes as Markdown the UI shows as an image: `![alt](data:image/png;base64,…)`, with a caption."""
+    image = f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+    return MetadataValue.md(image + (f"\n\n{caption}" if caption else ""))
+
+
+def figure_markdown(figure, alt: str, caption: str = "", dpi: int = EMBEDDED_DPI) -> MetadataValue:
+    return embedded_png(figure_png(figure, dpi), alt, caption)
+
+
+def _plain(value):
+    """A cell as TableRecord takes it: str, int, float, bool or None (pandas' gaps become None)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def table_value(frame: pd.DataFrame, types: dict[str, str] | None = None) -> MetadataValue:
+    """A frame as a table the UI shows with sortable columns (`types`: a column's declared type, default by
+    its dtype)."""
+    types = types or {}
+
+    def type_of(name: str) -> str:
+        if name in types:
+            return types[name]
+        dtype = frame[name].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            return "bool"
+        if pd.api.types.is_integer_dtype(dtype):
+            return "int"
+        if pd.api.types.is_float_dtype(dtype):
+            return "float"
+        return "string"
+
+    schema = TableSchema(columns=[TableColumn(name=str(name), type=type_of(name)) for name in frame.columns])
+    records = [
+        TableRecord({str(k): _plain(v) for k, v in zip(frame.columns, row)}) for row in frame.itertuples(index=False)
+    ]
+    return MetadataValue.table(records=records, schema=schema)

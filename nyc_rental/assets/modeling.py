@@ -14,12 +14,15 @@ from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Outpu
 from pydantic import Field
 
 from nyc_rental.assets import weekly_asset
-from nyc_rental.assets.metadata import markdown_table
+from nyc_rental.assets.columns import model_schema, splits_schema, test_metrics_schema
+from nyc_rental.assets.listings import VALIDATED_COLUMNS
+from nyc_rental.assets.metadata import embedded_png, figure_markdown, figure_png, markdown_table
 from nyc_rental.config import fields_of
 from nyc_rental.core import evaluation, splitting, training
 from nyc_rental.partitions import week_of_partition
 from nyc_rental.resources import TRAINING_POOL, WAREHOUSE_POOL, Warehouse, cores_per_run
 from nyc_rental.tracking import MODEL_NAME, ModelRegistry, git_commit, log_figure, model_requirements
+from nyc_rental.warehouse import ONE_ROW_PER_WEEK
 
 GROUP = "modeling"
 
@@ -33,6 +36,7 @@ class SplitConfig(fields_of(splitting.SplitParams)):
     code_version="1",
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
+    metadata=splits_schema(VALIDATED_COLUMNS),
     description=(
         "The week's validated listings split into train / val / test (a `split` column): test_size of the rows "
         "to test, then val_size of the rest to val. By default a listing's split is fixed by a hash of its id "
@@ -96,6 +100,7 @@ def _version() -> str:
     kinds={"mlflow", "scikitlearn"},
     pool=TRAINING_POOL,
     required_resource_keys={"mlflow", "warehouse"},
+    metadata={**model_schema(), ONE_ROW_PER_WEEK: True},
     description=(
         "The week's price model, trained on `train` and scored on `val`: the course's random forest "
         "(estimator 'random_forest') or our default gradient boosting; with `sweep`, the best of a grid by "
@@ -139,7 +144,9 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     mlflow.log_metrics(
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
     )
-    log_figure(evaluation.importance_figure(importance, f"{params.estimator}, week {week}"), "feature_importance.png")
+    importance_plot = evaluation.importance_figure(importance, f"{params.estimator}, week {week}")
+    importance_png = figure_png(importance_plot)
+    log_figure(importance_plot, "feature_importance.png")
     deliveries = _deliveries(warehouse, week)
     for split, rows in (("train", train), ("val", val)):
         lineage.log_rows(rows, split, week.isoformat(), deliveries)
@@ -163,7 +170,6 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         client.set_model_version_tag(MODEL_NAME, version, key, value)
 
     run_id = mlflow.active_run().info.run_id
-    artifact_uri = mlflow.get_artifact_uri("feature_importance.png")
     row = pd.DataFrame(
         [
             {
@@ -188,14 +194,18 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
             "model_uri": row.model_uri[0],
             "model_version": version,
             "estimator": params.estimator,
-            "val_mae": best.validation.mae,
-            "val_r2": best.validation.r2,
+            "val_mae": round(best.validation.mae, 2),
+            "val_r2": round(best.validation.r2, 4),
             "candidates": len(fitted),
             "fit_seconds": round(best.fit_seconds, 2),
             "threads": threads,
             "mlflow_run_id": run_id,
-            "feature_importance_plot": MetadataValue.url(artifact_uri),
-            "top_inputs": MetadataValue.json({k: round(float(v), 3) for k, v in importance.head(8).items()}),
+            "feature_importance_plot": embedded_png(
+                importance_png,
+                "permutation importance",
+                f"Also in MLflow run {run_id} as feature_importance.png.",
+            ),
+            "top_inputs": _top_inputs(importance),
         },
     )
 
@@ -212,6 +222,7 @@ class PromotionConfig(Config):
     kinds={"mlflow", "duckdb"},
     pool=WAREHOUSE_POOL,
     required_resource_keys={"mlflow", "registry", "warehouse"},
+    metadata={**test_metrics_schema(), ONE_ROW_PER_WEEK: True},
     description=(
         "The week's model scored on the week's `test` rows (MAE, R², MAE per borough and per room type), the "
         "current champion scored on the same rows, and the promotion decision: the week's model takes the alias "
@@ -271,6 +282,7 @@ def test_metrics(
     mlflow.log_dict({"mae_by_borough": by_borough, "mae_by_room_type": by_room_type}, "test_mae_by_group.json")
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_decision": decision})
     figure = evaluation.predicted_vs_actual_figure(test.price.to_numpy(), predicted, f"model v{version}, week {week}")
+    predicted_vs_actual_png = figure_png(figure)
     log_figure(figure, "predicted_vs_actual.png")
 
     row = pd.DataFrame(
@@ -294,17 +306,26 @@ def test_metrics(
     return Output(
         row,
         metadata={
-            "test_mae": scores.mae,
-            "test_r2": scores.r2,
-            "mae_by_borough": MetadataValue.json(by_borough),
-            "mae_by_room_type": MetadataValue.json(by_room_type),
+            "test_mae": round(scores.mae, 2),
+            "test_r2": round(scores.r2, 4),
+            # left out, not written as text, when there is no other champion: the entry stays a number to plot
+            **({"champion_test_mae": round(champion_mae, 2)} if champion_mae is not None else {}),
+            "test_rows": scores.rows,
+            "mae_by_borough": _mae_table(by_borough, "borough"),
+            "mae_by_room_type": _mae_table(by_room_type, "room type"),
             "model_version": version,
             "champion_version_before": "none" if champion is None else str(champion.version),
-            "champion_test_mae": champion_mae if champion_mae is not None else "n/a",
             "promoted": promoted,
             "decision": decision,
-            "predicted_vs_actual_plot": MetadataValue.url(mlflow.get_artifact_uri("predicted_vs_actual.png")),
-            "test_mae_by_week": markdown_table(trend),
+            "predicted_vs_actual_plot": embedded_png(
+                predicted_vs_actual_png,
+                "predicted against actual price",
+                f"Also in MLflow run {mlflow.active_run().info.run_id} as predicted_vs_actual.png.",
+            ),
+            "test_mae_by_week": markdown_table(trend, {"test_mae": ".2f"}),
+            "test_mae_by_week_plot": figure_markdown(
+                evaluation.test_mae_by_week_figure(trend), "test MAE by week", "Every stored week's test MAE."
+            ),
         },
     )
 
@@ -317,3 +338,22 @@ def _test_mae_by_week(history: pd.DataFrame, this_week: pd.DataFrame) -> pd.Data
         history = history.assign(week=pd.to_datetime(history.week).dt.date)
         rows += history.loc[history.week != rows[0]["week"], columns].to_dict("records")
     return pd.DataFrame(rows, columns=columns).sort_values("week").round({"test_mae": 2})
+
+
+def _top_inputs(importance: pd.Series, shown: int = 8) -> MetadataValue:
+    """The inputs whose shuffling raised validation MAE most, largest first; inputs whose shuffling lowered it
+    (noise on the rows sampled) are named in a note, not ranked; those that moved it by less than a cent, left out."""
+    helpful = importance[importance.round(2) > 0].sort_values(ascending=False)
+    table = pd.DataFrame(
+        {"rank": range(1, min(shown, len(helpful)) + 1), "input": helpful.index[:shown], "val MAE +$": helpful[:shown]}
+    )
+    text = markdown_table(table, {"val MAE +$": ".2f"}).value
+    negative = importance[importance.round(2) < 0].sort_values()
+    if len(negative):
+        names = ", ".join(f"{name} ({value:.2f})" for name, value in negative.items())
+        text += f"\n\nShuffling lowered val MAE (noise, not ranked): {names}."
+    return MetadataValue.md(text)
+
+
+def _mae_table(mae: dict[str, float], group: str) -> MetadataValue:
+    return markdown_table(pd.DataFrame({group: list(mae), "test MAE $": list(mae.values())}), {"test MAE $": ".2f"})

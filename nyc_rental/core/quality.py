@@ -125,7 +125,8 @@ def kl_divergence(week: pd.Series, reference: pd.Series) -> float:
 def similar_neighbourhood_distribution(
     frame: pd.DataFrame, reference: pd.Series | None, limits: QualityThresholds, reference_name: str = "reference"
 ) -> Outcome:
-    """The week's borough shares are close to the reference week's: KL divergence below the threshold."""
+    """The week's borough shares are close to the reference week's (its shares or its counts): KL divergence
+    below the threshold."""
     if reference is None or reference.empty:
         return Outcome(True, "no reference week yet: nothing to compare with", {"reference": None})
     shares = borough_shares(frame)
@@ -135,7 +136,7 @@ def similar_neighbourhood_distribution(
         "kl_threshold": limits.kl_threshold,
         "reference": reference_name,
         "shares": {k: round(float(v), 4) for k, v in shares.items()},
-        "reference_shares": {k: round(float(v), 4) for k, v in reference.items()},
+        "reference_shares": {k: round(float(v), 4) for k, v in (reference / reference.sum()).items()},
     }
     if kl < limits.kl_threshold:
         return Outcome(True, f"KL divergence {kl:.4f} from {reference_name}, below {limits.kl_threshold}", figures)

@@ -117,6 +117,15 @@ def test_drift_far_from_the_reference_fails_and_reports_the_kl_value():
     assert "KL divergence" in result.summary
 
 
+def test_a_reference_given_as_counts_is_reported_as_shares():
+    """The warehouse gives the reference week's borough counts: its metadata shows them as shares, beside the
+    week's."""
+    frame = week()
+    counts = frame["neighbourhood_group"].value_counts()
+    figures = outcomes(frame, counts)["similar_neighbourhood_distribution"].figures
+    assert figures["reference_shares"] == figures["shares"] and figures["kl_divergence"] == pytest.approx(0)
+
+
 def test_without_a_reference_the_drift_test_passes_and_says_so():
     result = outcomes(week())["similar_neighbourhood_distribution"]
     assert result.passed and "no reference" in result.summary
