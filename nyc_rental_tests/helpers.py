@@ -1,6 +1,5 @@
 """Running weeks for real and reading what they left in the warehouse."""
 
-import base64
 import datetime as dt
 import json
 import os
@@ -10,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,13 +119,13 @@ def materialization_entries(result, asset: str) -> dict:
     raise AssertionError(f"{asset} was not materialized")
 
 
-def embedded_png(markdown: str) -> bytes:
-    """The PNG a Markdown metadata value embeds as a data URI (`![alt](data:image/png;base64,...)`)."""
-    found = re.search(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
-    assert found, f"no embedded PNG in {markdown[:200]!r}"
-    png = base64.b64decode(found.group(1))
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    return png
+def inline_svg(markdown: str) -> str:
+    """The SVG a Markdown metadata value shows in place (`![alt](data:image/svg+xml,...)`, under the UI's 1,000
+    characters), with its escapes undone."""
+    assert len(markdown) < 1000, f"{len(markdown)} characters: the UI would hide it behind a button"
+    found = re.fullmatch(r"!\[[^\]]*\]\(data:image/svg\+xml,(\S+)\)", markdown)
+    assert found, f"no inline SVG in {markdown[:200]!r}"
+    return urllib.parse.unquote(found.group(1))
 
 
 def declared_columns(defs, asset: str) -> list[str]:

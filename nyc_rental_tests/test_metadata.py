@@ -2,7 +2,6 @@
 frames and numbers into metadata, and the checks' metadata. The weeks' own metadata is asserted where a test
 already runs them (test_listing_assets.py, test_modeling.py)."""
 
-import base64
 import re
 
 import pandas as pd
@@ -11,19 +10,20 @@ from dagster import (
     AssetKey,
     FloatMetadataValue,
     IntMetadataValue,
-    MarkdownMetadataValue,
     TableMetadataValue,
     TableSchemaMetadataValue,
     TextMetadataValue,
 )
 
-from nyc_rental.assets.metadata import embedded_png, markdown_table, table_value
+from nyc_rental.assets.inline_plots import TooLong, bar_chart, inline_chart, line_chart
+from nyc_rental.assets.metadata import markdown_table, table_value
 from nyc_rental.checks import _metadata
 from nyc_rental.core.delivery import RAW_COLUMNS
 from nyc_rental.core.quality import QualityThresholds, column_names, row_count, similar_neighbourhood_distribution
 from nyc_rental.core.schema import ValidatedListings
 from nyc_rental.definitions import build_defs
 from nyc_rental.warehouse import ONE_ROW_PER_WEEK
+from nyc_rental_tests.helpers import inline_svg
 
 VALIDATED = list(ValidatedListings.to_schema().columns)
 EXPECTED_COLUMNS = {
@@ -69,12 +69,20 @@ def test_the_one_row_tables_declare_their_columns_and_no_row_count(tmp_path):
     assert ONE_ROW_PER_WEEK not in declared_metadata(defs, "splits")
 
 
-def test_a_figure_is_embedded_as_a_png_data_uri_in_markdown():
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
-    value = embedded_png(png, "the plot", "a caption")
-    assert isinstance(value, MarkdownMetadataValue)
-    found = re.fullmatch(r"!\[the plot\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)\n\na caption", value.value)
-    assert found and base64.b64decode(found.group(1)) == png
+def test_charts_fit_in_place_whatever_the_labels():
+    """The UI shows Markdown in place under 1,000 characters: long labels cost bars, never the limit."""
+    names = [f"calculated_host_listings_count_{i}" for i in range(30)]
+    chart = bar_chart([(name, 30.0 - i) for i, name in enumerate(names)], "importance")
+    svg = inline_svg(chart.value)
+    assert 3 <= svg.count("<text") < 30 and ">calculated_host_listings 30<" in svg
+    shares = [("Manhattan", 44.3), ("Brooklyn", 41.1), ("Queens", 11.6), ("Bronx", 2.2), ("Staten Island", 0.8)]
+    with_reference = inline_svg(bar_chart(shares, "borough shares %", reference=[44, 41, 12, 2, 1]).value)
+    assert with_reference.count("<text") == 5 and with_reference.count("<path") == 2
+    weeks = inline_svg(line_chart([(i, 30 + i % 3) for i in range(52)], "test MAE", ("2019-07-01", "2020-06-22")).value)
+    (points,) = re.findall(r"<polyline points='([0-9,]+)'", weeks)
+    assert len(points.split(",")) == 2 * 52 and ">2020-06-22<" in weeks
+    with pytest.raises(TooLong):
+        inline_chart("x" * 1000, "too long")
 
 
 def test_markdown_tables_round_as_told_and_show_gaps_as_dashes():

@@ -12,7 +12,8 @@ from nyc_rental.assets.columns import (
     raw_listings_schema,
     validated_listings_schema,
 )
-from nyc_rental.assets.metadata import figure_markdown, markdown_table, table_value
+from nyc_rental.assets.inline_plots import bar_chart
+from nyc_rental.assets.metadata import markdown_table, table_value
 from nyc_rental.config import fields_of
 from nyc_rental.core import cleaning, profiling, quality
 from nyc_rental.core.delivery import RAW_COLUMNS, DeliveryError, read_delivery
@@ -160,13 +161,7 @@ def validated_listings(
         metadata={
             "rows": len(validated),
             "borough_shares": _borough_shares_table(shares, drift.get("reference_shares"), reference),
-            "borough_shares_plot": figure_markdown(
-                profiling.borough_shares_figure(
-                    shares, drift.get("reference_shares"), f"borough shares, week {week}", reference or ""
-                ),
-                "borough shares",
-                f"against {reference}" if reference else "no reference week yet",
-            ),
+            "borough_shares_plot": _borough_shares_chart(shares, drift.get("reference_shares")),
             "drift_reference": reference or "none (no earlier validated week)",
             **({"kl_divergence": float(f"{drift['kl_divergence']:.4g}")} if "kl_divergence" in drift else {}),
             "tests_passed": MetadataValue.json(sorted(outcomes)),
@@ -176,6 +171,16 @@ def validated_listings(
             "price_histogram": _histogram_table(profiling.price_histogram(validated.price)),
         },
     )
+
+
+def _borough_shares_chart(shares: dict, reference_shares: dict | None) -> MetadataValue:
+    """This week's borough shares (%) as bars, the reference week's as a thin grey bar under each."""
+    boroughs = sorted(shares, key=shares.get, reverse=True)
+    bars = [(borough, 100 * shares[borough]) for borough in boroughs]
+    if not reference_shares:
+        return bar_chart(bars, "borough shares %")
+    reference = [100 * reference_shares.get(borough, 0.0) for borough in boroughs]
+    return bar_chart(bars, "borough shares %, grey: reference week", reference=reference)
 
 
 def _histogram_table(histogram: pd.DataFrame, width: int = 24) -> MetadataValue:

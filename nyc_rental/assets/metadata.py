@@ -2,18 +2,12 @@
 
 Numbers a user plots stay numbers (Dagster's Plots tab graphs IntMetadataValue and FloatMetadataValue entries,
 by partition or by time), rounded to what a person reads; a value that does not exist for a week is left out
-rather than written as text, so the entry stays numeric in every partition. Figures are embedded as PNG data
-URIs in Markdown, which the UI's Markdown renderer shows as images (its sanitizer allows `data:` sources).
+rather than written as text, so the entry stays numeric in every partition. Charts are small SVGs the page shows
+in place (inline_plots.py).
 """
-
-import base64
-import io
 
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
-
-# Small enough to embed in the event log: a figure of a few inches is some tens of KB at this resolution.
-EMBEDDED_DPI = 80
 
 
 def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> MetadataValue:
@@ -34,23 +28,6 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
         "| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |" for row in frame.itertuples(index=False)
     ]
     return MetadataValue.md("\n".join(lines))
-
-
-def figure_png(figure, dpi: int = EMBEDDED_DPI) -> bytes:
-    """A matplotlib figure as PNG bytes (the figure stays open: MLflow may log it next)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def embedded_png(png: bytes, alt: str, caption: str = "") -> MetadataValue:
-    """PNG bytes as Markdown the UI shows as an image: `![alt](data:image/png;base64,…)`, with a caption."""
-    image = f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
-    return MetadataValue.md(image + (f"\n\n{caption}" if caption else ""))
-
-
-def figure_markdown(figure, alt: str, caption: str = "", dpi: int = EMBEDDED_DPI) -> MetadataValue:
-    return embedded_png(figure_png(figure, dpi), alt, caption)
 
 
 def _plain(value):

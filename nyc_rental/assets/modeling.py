@@ -15,8 +15,9 @@ from pydantic import Field
 
 from nyc_rental.assets import weekly_asset
 from nyc_rental.assets.columns import model_schema, splits_schema, test_metrics_schema
+from nyc_rental.assets.inline_plots import bar_chart, line_chart
 from nyc_rental.assets.listings import VALIDATED_COLUMNS
-from nyc_rental.assets.metadata import embedded_png, figure_markdown, figure_png, markdown_table
+from nyc_rental.assets.metadata import markdown_table
 from nyc_rental.config import fields_of
 from nyc_rental.core import evaluation, splitting, training
 from nyc_rental.partitions import week_of_partition
@@ -144,9 +145,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     mlflow.log_metrics(
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
     )
-    importance_plot = evaluation.importance_figure(importance, f"{params.estimator}, week {week}")
-    importance_png = figure_png(importance_plot)
-    log_figure(importance_plot, "feature_importance.png")
+    log_figure(evaluation.importance_figure(importance, f"{params.estimator}, week {week}"), "feature_importance.png")
     deliveries = _deliveries(warehouse, week)
     for split, rows in (("train", train), ("val", val)):
         lineage.log_rows(rows, split, week.isoformat(), deliveries)
@@ -200,10 +199,9 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
             "fit_seconds": round(best.fit_seconds, 2),
             "threads": threads,
             "mlflow_run_id": run_id,
-            "feature_importance_plot": embedded_png(
-                importance_png,
-                "permutation importance",
-                f"Also in MLflow run {run_id} as feature_importance.png.",
+            "feature_importance_plot": bar_chart(
+                [(name, value) for name, value in importance.items() if round(value, 2) > 0],
+                "val MAE + $ when an input is shuffled",
             ),
             "top_inputs": _top_inputs(importance),
         },
@@ -282,7 +280,6 @@ def test_metrics(
     mlflow.log_dict({"mae_by_borough": by_borough, "mae_by_room_type": by_room_type}, "test_mae_by_group.json")
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_decision": decision})
     figure = evaluation.predicted_vs_actual_figure(test.price.to_numpy(), predicted, f"model v{version}, week {week}")
-    predicted_vs_actual_png = figure_png(figure)
     log_figure(figure, "predicted_vs_actual.png")
 
     row = pd.DataFrame(
@@ -317,15 +314,9 @@ def test_metrics(
             "champion_version_before": "none" if champion is None else str(champion.version),
             "promoted": promoted,
             "decision": decision,
-            "predicted_vs_actual_plot": embedded_png(
-                predicted_vs_actual_png,
-                "predicted against actual price",
-                f"Also in MLflow run {mlflow.active_run().info.run_id} as predicted_vs_actual.png.",
-            ),
+            "predicted_vs_actual_plot": _predicted_vs_actual_chart(test.price.to_numpy(), predicted),
             "test_mae_by_week": markdown_table(trend, {"test_mae": ".2f"}),
-            "test_mae_by_week_plot": figure_markdown(
-                evaluation.test_mae_by_week_figure(trend), "test MAE by week", "Every stored week's test MAE."
-            ),
+            "test_mae_by_week_plot": _test_mae_by_week_chart(trend),
         },
     )
 
@@ -338,6 +329,23 @@ def _test_mae_by_week(history: pd.DataFrame, this_week: pd.DataFrame) -> pd.Data
         history = history.assign(week=pd.to_datetime(history.week).dt.date)
         rows += history.loc[history.week != rows[0]["week"], columns].to_dict("records")
     return pd.DataFrame(rows, columns=columns).sort_values("week").round({"test_mae": 2})
+
+
+def _predicted_vs_actual_chart(actual, predicted) -> MetadataValue:
+    points = evaluation.binned_means(actual, predicted)
+    low, high = points[0][0], points[-1][0]
+    return line_chart(
+        points, "mean predicted by actual-price decile; dashed: exact", (f"${low:.0f}", f"${high:.0f}"), True
+    )
+
+
+def _test_mae_by_week_chart(trend: pd.DataFrame, weeks: int = 52) -> MetadataValue:
+    """Test MAE of the latest `weeks` stored weeks, one step per week however far apart the weeks are."""
+    shown = trend.tail(weeks)
+    points = list(enumerate(shown.test_mae.astype(float)))
+    if len(points) == 1:
+        points.append((1, points[0][1]))  # a line needs two points: the one week drawn flat
+    return line_chart(points, "test MAE by week", (str(shown.week.iloc[0]), str(shown.week.iloc[-1])))
 
 
 def _top_inputs(importance: pd.Series, shown: int = 8) -> MetadataValue:

@@ -116,25 +116,10 @@ def predicted_vs_actual_figure(actual, predicted, title: str):
     return figure
 
 
-def test_mae_by_week_figure(trend: pd.DataFrame):
-    """Every stored week's test MAE (columns week, test_mae, promoted), promoted weeks marked: the trend the
-    asset's metadata shows as a table, for any weeks (the UI's own plots by partition cover only its newest
-    partitions). A bare matplotlib Figure: nothing to close."""
-    from matplotlib.figure import Figure
-
-    labels = [str(week) for week in trend["week"]]
-    positions = np.arange(len(labels))  # one step per stored week, however far apart the weeks are
-    mae = trend["test_mae"].to_numpy(dtype=float)
-    figure = Figure(figsize=(6, 2.8), dpi=100)
-    axis = figure.add_axes((0.11, 0.28, 0.86, 0.6))
-    axis.plot(positions, mae, marker="o", markersize=4, color="#4c78a8", linewidth=1, label="test MAE")
-    promoted = trend["promoted"].astype(bool).to_numpy()
-    axis.scatter(positions[promoted], mae[promoted], s=70, facecolors="none", edgecolors="#e45756",
-                 label="became champion")  # fmt: skip
-    step = max(1, len(labels) // 12)
-    axis.set_xticks(positions[::step], labels[::step], rotation=30, ha="right")
-    axis.set_ylabel("test MAE ($)", fontsize=8)
-    axis.tick_params(labelsize=7)
-    axis.legend(loc="best", fontsize=7, frameon=False)
-    axis.set_title("test MAE by week", fontsize=9)
-    return figure
+def binned_means(actual, predicted, bins: int = 10) -> list[tuple[float, float]]:
+    """Mean actual and mean predicted price within each `bins`-quantile of the actual price, lowest first: the
+    predicted-vs-actual scatter as a line a few characters long (a good model's line follows y = x)."""
+    frame = pd.DataFrame({"actual": np.asarray(actual, dtype=float), "predicted": np.asarray(predicted, dtype=float)})
+    groups = pd.qcut(frame.actual.rank(method="first"), min(bins, len(frame)), labels=False)
+    means = frame.groupby(groups).mean()
+    return list(zip(means.actual.round(2), means.predicted.round(2)))

@@ -53,30 +53,3 @@ def price_histogram(prices: pd.Series, bins: int = 10) -> pd.DataFrame:
             "share_pct": np.round(100 * counts / len(values), 1),
         }
     )
-
-
-def borough_shares_figure(
-    shares: dict[str, float], reference: dict[str, float] | None, title: str, reference_name: str
-):
-    """Horizontal bars of the week's borough shares (percent), beside the reference week's when there is one.
-
-    A bare matplotlib Figure (no pyplot: nothing to close, no global state), small enough to embed.
-    """
-    from matplotlib.figure import Figure
-
-    boroughs = sorted(set(shares) | set(reference or {}))
-    figure = Figure(figsize=(5.5, 0.32 * len(boroughs) + 1.0), dpi=100)
-    axis = figure.add_axes((0.24, 0.2, 0.72, 0.66))
-    positions = np.arange(len(boroughs))[::-1]
-    height = 0.38 if reference else 0.6
-    week = [100 * shares.get(b, 0.0) for b in boroughs]
-    axis.barh(positions + (height / 2 if reference else 0), week, height, color="#4c78a8", label="this week")
-    if reference:
-        before = [100 * reference.get(b, 0.0) for b in boroughs]
-        axis.barh(positions - height / 2, before, height, color="#bab0ac", label=reference_name)
-        axis.legend(loc="lower right", fontsize=8, frameon=False)
-    axis.set_yticks(positions, boroughs, fontsize=8)
-    axis.tick_params(axis="x", labelsize=8)
-    axis.set_xlabel("share of listings (%)", fontsize=8)
-    axis.set_title(title, fontsize=9)
-    return figure

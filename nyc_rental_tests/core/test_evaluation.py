@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nyc_rental.core.evaluation import mae_by, promotion, score
+from nyc_rental.core.evaluation import binned_means, mae_by, promotion, score
 
 
 def test_the_first_model_becomes_champion():
@@ -34,3 +34,10 @@ def test_scores_and_mae_per_group():
     predicted = np.array([110.0, 180.0, 50.0])
     assert score(rows.price, predicted).mae == pytest.approx(10.0)
     assert mae_by(rows, predicted, "room_type") == {"(missing)": 0.0, "a": 15.0}
+
+
+def test_binned_means_follow_the_diagonal_for_a_perfect_model_and_show_a_flat_one():
+    actual = list(range(10, 110))
+    assert binned_means(actual, actual) == [(14.5 + 10 * i, 14.5 + 10 * i) for i in range(10)]
+    flat = binned_means(actual, [50.0] * 100, bins=4)
+    assert [round(a, 1) for a, _ in flat] == [22.0, 47.0, 72.0, 97.0] and {p for _, p in flat} == {50.0}

@@ -1,14 +1,13 @@
 """The week's profile: each column's figures, the price histogram, the borough shares figure, and their cost."""
 
 import datetime as dt
-import io
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nyc_rental.core.profiling import PROFILE_COLUMNS, borough_shares_figure, column_profile, price_histogram
+from nyc_rental.core.profiling import PROFILE_COLUMNS, column_profile, price_histogram
 from nyc_rental.synthetic import generate_listings
 
 
@@ -48,21 +47,6 @@ def test_the_price_histogram_counts_every_listing_once_in_equal_ranges():
     assert histogram.share_pct.tolist() == [66.7, 0.0, 0.0, 33.3]
     assert price_histogram(pd.Series([42.0, 42.0])).listings.sum() == 2
     assert price_histogram(pd.Series([], dtype=float)).empty
-
-
-def test_the_borough_shares_figure_draws_both_weeks():
-    shares = {"Bronx": 0.1, "Brooklyn": 0.4, "Manhattan": 0.5}
-    figure = borough_shares_figure(shares, {"Bronx": 0.2, "Brooklyn": 0.3, "Manhattan": 0.5}, "week", "week before")
-    (axis,) = figure.axes
-    assert len(axis.patches) == 6 and [t.get_text() for t in axis.get_legend().get_texts()] == [
-        "this week",
-        "week before",
-    ]
-    alone = borough_shares_figure(shares, None, "first week", "")
-    assert len(alone.axes[0].patches) == 3 and alone.axes[0].get_legend() is None
-    png = io.BytesIO()
-    alone.savefig(png, format="png", dpi=80)
-    assert png.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
