@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from nyc_rental import settings
 from nyc_rental.definitions import build_defs
+from nyc_rental.tracking import git_commit
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     ONE_THREAD,
@@ -54,6 +55,29 @@ def client(home) -> MlflowClient:
 
 def champion_version(home) -> str:
     return str(client(home).get_model_version_by_alias("nyc_rental_price", "champion").version)
+
+
+def trend_run(home):
+    """The experiment's one live trend run, "test MAE by week"."""
+    experiment = client(home).get_experiment_by_name("nyc_rental").experiment_id
+    runs = client(home).search_runs([experiment], "tags.`nyc_rental.trend` = 'true'")
+    assert len(runs) == 1, f"expected one live trend run, found {len(runs)}"
+    return runs[0]
+
+
+def trend_points(home, metric: str) -> dict[str, set[float]]:
+    """A metric's values in the trend run by week (ISO Monday, read back from the step), checking that each
+    point's timestamp is its week's Monday."""
+    points = {}
+    for point in client(home).get_metric_history(trend_run(home).info.run_id, metric):
+        week = dt.date(1970, 1, 5) + dt.timedelta(weeks=point.step)
+        assert point.timestamp == int(dt.datetime(week.year, week.month, week.day, tzinfo=dt.UTC).timestamp() * 1000)
+        points.setdefault(week.isoformat(), set()).add(point.value)
+    return points
+
+
+def description_of(home, version) -> str:
+    return client(home).get_model_version("nyc_rental_price", str(version)).description
 
 
 def mlflow_run_of(home, dagster_run_id):
@@ -162,6 +186,27 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     assert not missing.success and "has no version 99" in failure_messages(missing)
     assert champion_version(home) == "1"
 
+    # every week's scores in one run at one step per week (a week scored again with the same figures is one point)
+    trend = trend_run(home)
+    assert trend.info.run_name == "test MAE by week" and trend.info.status == "FINISHED"
+    runs_of = {"2019-07-01": (first, older), "2019-07-08": (second, third)}
+    for metric in ("test_mae", "champion_test_mae"):
+        expected = {
+            week: {v for r in runs if isinstance(v := materialization_metadata(r, "test_metrics")[metric], float)}
+            for week, runs in runs_of.items()
+        }
+        assert trend_points(home, metric) == expected, metric
+    assert set(trend_points(home, "val_mae")) == set(runs_of)
+
+    # each version says its week, its test MAE and the champion decision
+    second_metrics = materialization_metadata(second, "test_metrics")
+    assert description_of(home, 2).startswith(
+        f"Week 2019-07-08 · gradient_boosting · test MAE {second_metrics['test_mae']:.2f} on "
+    )
+    assert description_of(home, 2).endswith(f"not promoted: {second_metrics['decision']}")
+    assert "promoted to champion: test MAE" in description_of(home, 3)
+    assert "not promoted: week 2019-07-01 is older than champion v3's week 2019-07-08" in description_of(home, 4)
+
     versions = client(home).search_model_versions("name = 'nyc_rental_price'")
     tags = {str(v.version): v.tags for v in versions}
     assert tags["1"]["week"] == "2019-07-01" and tags["2"]["week"] == "2019-07-08"
@@ -194,7 +239,13 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     result, home = trained.result, trained.home
     run = mlflow_run_of(home, result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.info.run_name == "week 2019-07-01" and run.data.tags["week"] == "2019-07-01"
+    # a name of its own (each rerun of a week is a run of its own), the pipeline as its source
+    assert run.info.run_name == f"week 2019-07-01 · run {result.run_id[:8]}" and run.data.tags["week"] == "2019-07-01"
+    assert run.data.tags["mlflow.source.name"] == "nyc_rental weekly_pipeline"
+    assert run.data.tags["mlflow.source.type"] == "JOB"
+    assert run.data.tags["mlflow.source.git.commit"] == git_commit()  # this checkout's commit
+    experiment = client(home).get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on its runs
     last_step = max(
         record.timestamp for record in trained.instance.all_logs(result.run_id, of_type=DagsterEventType.STEP_SUCCESS)
     )
@@ -202,6 +253,13 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     assert run.data.metrics["test_mae"] > 0 and run.data.metrics["val_mae"] > 0
     artifacts = {a.path for a in client(home).list_artifacts(run.info.run_id)}
     assert {"feature_importance.png", "predicted_vs_actual.png"} <= artifacts
+
+    metrics = materialization_metadata(result, "test_metrics")
+    test_rows = materialization_metadata(result, "splits")["test_rows"]
+    assert description_of(home, 1) == (
+        f"Week 2019-07-01 · gradient_boosting · test MAE {metrics['test_mae']:.2f} on {test_rows:,} rows · "
+        "promoted to champion: no champion yet"
+    )
 
 
 def test_each_week_logs_the_rows_it_trained_validated_and_tested_on_as_mlflow_datasets(trained):
@@ -379,10 +437,17 @@ def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained)
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
     )
     assert len(children) == 8
+    names = {child.info.run_name for child in children}
+    assert names == {f"week 2019-07-01 · run {result.run_id[:8]} · candidate {n}" for n in range(1, 9)}
     best = min(child.data.metrics["val_mae"] for child in children)
     model = materialization_metadata(result, "model")
     assert model["candidates"] == 8 and model["val_mae"] == pytest.approx(best)
     assert champion_version(home) == "1"
+    val_rows = materialization_metadata(trained.result, "splits")["val_rows"]
+    assert description_of(home, model["model_version"]) == (  # until test_metrics scores it
+        f"Week 2019-07-01 · gradient_boosting · val MAE {model['val_mae']:.2f} on {val_rows:,} rows · "
+        "not scored on test yet"
+    )
 
 
 def test_a_failing_model_step_ends_the_mlflow_run_failed_and_leaves_the_champion(trained):
@@ -393,6 +458,7 @@ def test_a_failing_model_step_ends_the_mlflow_run_failed_and_leaves_the_champion
     run = mlflow_run_of(home, broken.run_id)
     assert run.info.status == "FAILED" and run.data.tags["failed_steps"] == "model"
     assert champion_version(home) == "1"
+    assert trend_run(home).info.status == "FINISHED"  # ending a failed run's MLflow runs leaves it alone
 
 
 def test_a_failing_test_metrics_step_ends_the_mlflow_run_failed_and_leaves_the_champion(trained):
