@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, instance_for_test
 from mlflow.tracking import MlflowClient
 
-from nyc_rental import settings
+from nyc_rental import report, settings
 from nyc_rental.definitions import build_defs
 from nyc_rental.tracking import git_commit
 from nyc_rental_tests.conftest import deliver
@@ -145,7 +145,9 @@ def test_sample1_the_course_forest_reaches_its_mae_and_the_default_model_beats_i
     assert default_metrics["promoted"] is True
 
 
-def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back(incoming, home, defs, instance):
+def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back(
+    incoming, home, defs, instance, capsys
+):
     synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
     synthetic_delivery(incoming, "2019-07-10", rows=ROWS, seed=2)
     first = small_week(defs, instance, "2019-07-01")
@@ -206,6 +208,22 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     assert description_of(home, 2).endswith(f"not promoted: {second_metrics['decision']}")
     assert "promoted to champion: test MAE" in description_of(home, 3)
     assert "not promoted: week 2019-07-01 is older than champion v3's week 2019-07-08" in description_of(home, 4)
+
+    # make report: the champion's MAE on the same rows beside the week's
+    report.main([])
+    printed = capsys.readouterr().out.splitlines()
+    header = printed[1].split()
+    assert header[-5:] == ["model_version", "test_mae", "champion_before", "champion_mae", "promoted"], printed
+    rows = {line.split()[0]: line.split()[-5:] for line in printed[3:]}
+    for week, result in {"2019-07-01": older, "2019-07-08": third}.items():  # each week's last run
+        metrics = materialization_metadata(result, "test_metrics")
+        assert rows[week] == [
+            metrics["model_version"],
+            f"{metrics['test_mae']:.2f}",
+            metrics["champion_version_before"],
+            f"{metrics['champion_test_mae']:.2f}",
+            str(metrics["promoted"]),
+        ], printed
 
     versions = client(home).search_model_versions("name = 'nyc_rental_price'")
     tags = {str(v.version): v.tags for v in versions}
