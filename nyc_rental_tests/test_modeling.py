@@ -422,10 +422,38 @@ def test_predict_writes_the_rows_with_a_predicted_price(trained, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "nyc_rental_price version 1" in done.stdout + done.stderr
+    assert "warning" not in done.stderr  # a whole delivery lacks nothing the model reads
     priced = pd.read_csv(output)
     original = pd.read_csv(source)
     assert len(priced) == len(original) and list(priced.columns) == [*original.columns, "predicted_price"]
     assert priced.predicted_price.notna().all() and (priced.predicted_price >= 0).all()
+
+
+def test_predict_warns_naming_the_columns_the_model_reads_that_a_file_lacks(trained, tmp_path, monkeypatch, capsys):
+    """A file of titles alone is priced (every other column a missing value), with a warning naming what it lacks;
+    a file with none of the columns the model reads (here a semicolon-delimited one) is refused."""
+    from nyc_rental import predict
+    from nyc_rental.core.features import FEATURE_COLUMNS
+
+    monkeypatch.setenv("NYC_RENTAL_HOME", str(trained.home))
+    titles, output = tmp_path / "titles.csv", tmp_path / "priced.csv"
+    pd.read_csv(trained.delivery).head(20)[["id", "name"]].to_csv(titles, index=False)
+    assert predict.main([str(titles), "--output", str(output)]) == 0
+    printed = capsys.readouterr()
+    lacking = [name for name in FEATURE_COLUMNS if name != "name"]
+    assert lacking[:3] == ["host_id", "neighbourhood_group", "neighbourhood"] and len(lacking) == 12
+    assert f"warning: {titles} lacks 12 of the 13 columns the model reads: {', '.join(lacking)}." in printed.err
+    assert "with nyc_rental_price version 1" in printed.out
+    priced = pd.read_csv(output)
+    assert list(priced.columns) == ["id", "name", "predicted_price"] and len(priced) == 20
+    assert np.isfinite(priced.predicted_price).all() and (priced.predicted_price > 0).all()
+
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("id;name;room_type\n1;Sunny loft;Private room\n")
+    with pytest.raises(SystemExit) as refused:
+        predict.main([str(semicolons), "--output", str(tmp_path / "never.csv")])
+    assert refused.value.code == 2 and not (tmp_path / "never.csv").exists()
+    assert "has none of the columns the model reads" in capsys.readouterr().err
 
 
 @pytest.mark.integration
