@@ -75,8 +75,11 @@ promote: $(INSTALLED)
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal
 
-# The MLflow UI on the platform's store (runs, plots, the model registry).
+# The MLflow UI on the platform's store (runs, plots, the model registry); first prints the address of the
+# experiment's runs (MLflow 3.17's UI opens experiments on its GenAI view unless the address says otherwise).
 mlflow-ui: $(INSTALLED)
+	-@$(BIN)/python -c 'from nyc_rental.tracking import runs_page; \
+		print("the runs of experiment nyc_rental:", runs_page("sqlite:///$(NYC_RENTAL_HOME)/mlflow.db", "http://127.0.0.1:5000"))'
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" --host 127.0.0.1 --port 5000
 
 # The champion as a REST service: POST rows in the delivery format to /invocations (from MLFLOW_TRACKING_URI's

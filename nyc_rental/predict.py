@@ -1,7 +1,8 @@
 """`python -m nyc_rental.predict FILE.csv`: price listings with the champion model.
 
 Writes FILE's rows, unchanged, with a `predicted_price` column, and says which model version priced them.
-FILE needs only the delivery's columns it has: missing ones are treated as missing values.
+FILE needs only the delivery's columns it has: missing ones are treated as missing values, and named in a
+warning when the model reads them. A file with none of the columns the model reads is refused.
 """
 
 import argparse
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from nyc_rental import settings
-from nyc_rental.core.features import model_input
+from nyc_rental.core.features import FEATURE_COLUMNS, model_input
 from nyc_rental.core.training import predict_prices
 from nyc_rental.tracking import ModelRegistry
 
@@ -26,12 +27,33 @@ def read_rows(path: Path) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding_errors="replace")
 
 
+def missing_columns(rows: pd.DataFrame) -> list[str]:
+    """The columns the model reads that `rows` lacks."""
+    return [name for name in FEATURE_COLUMNS if name not in rows.columns]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nyc_rental.predict", description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, help="a CSV of listings in the delivery format")
     parser.add_argument("--output", type=Path, help="where to write (default: FILE_predicted.csv here)")
     parser.add_argument("--version", help="a registered version of nyc_rental_price (default: the champion)")
     args = parser.parse_args(argv)
+    if not args.file.is_file():
+        parser.exit(2, f"{args.file}: no such file\n")
+    rows = read_rows(args.file)
+    missing = missing_columns(rows)
+    if len(missing) == len(FEATURE_COLUMNS):
+        parser.exit(
+            2,
+            f"{args.file} has none of the columns the model reads ({', '.join(FEATURE_COLUMNS)}); its columns: "
+            f"{', '.join(map(str, rows.columns))}. Is it a CSV of listings in the delivery format, comma-delimited?\n",
+        )
+    if missing:
+        print(
+            f"warning: {args.file} lacks {len(missing)} of the {len(FEATURE_COLUMNS)} columns the model reads: "
+            f"{', '.join(missing)}. They are priced as missing values: expect rougher prices.",
+            file=sys.stderr,
+        )
 
     registry = ModelRegistry(tracking_uri=settings.mlflow_tracking_uri())
     version = args.version
@@ -44,10 +66,6 @@ def main(argv: list[str] | None = None) -> int:
         model = registry.load(version)
     except Exception as error:  # noqa: BLE001 - reported to the user as it is
         parser.exit(2, f"cannot load {registry.model_name} version {version}: {error}\n")
-    if not args.file.is_file():
-        parser.exit(2, f"{args.file}: no such file\n")
-
-    rows = read_rows(args.file)
     priced = rows.assign(predicted_price=predict_prices(model, model_input(rows)).round(2))
     output = args.output or Path.cwd() / f"{args.file.name.split('.')[0]}_predicted.csv"
     priced.to_csv(output, index=False)

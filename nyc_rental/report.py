@@ -1,5 +1,6 @@
 """`python -m nyc_rental.report`: every week in the warehouse, side by side (what each step kept, the model's
-test MAE and whether it became champion), read from the tables the assets write."""
+test MAE, the champion's on the same rows and whether the model became champion), read from the tables the
+assets write."""
 
 import argparse
 import sys
@@ -13,13 +14,16 @@ COUNTED = ("raw_listings", "clean_listings", "validated_listings")
 
 
 def weeks_table(warehouse: Warehouse) -> pd.DataFrame:
-    """One row per week: rows per listing table, then the week's model, test MAE and promotion."""
+    """One row per week: rows per listing table, then the week's model and test MAE, the champion it was compared
+    with and that champion's MAE on the same test rows, and the promotion."""
     counts = [warehouse.rows_per_week(table).rename(table.removesuffix("_listings")) for table in COUNTED]
     frame = pd.concat([c for c in counts if len(c)], axis=1) if any(len(c) for c in counts) else pd.DataFrame()
     metrics = warehouse.read_all("test_metrics")
     if len(metrics):
-        kept = metrics.set_index("week")[["model_version", "test_mae", "champion_version", "promoted"]]
-        frame = frame.join(kept.rename(columns={"champion_version": "champion_before"}), how="left")
+        columns = ["model_version", "test_mae", "champion_version", "champion_test_mae", "promoted"]
+        kept = metrics.set_index("week").reindex(columns=columns)  # a store older than a column reads it as empty
+        renamed = {"champion_version": "champion_before", "champion_test_mae": "champion_mae"}
+        frame = frame.join(kept.rename(columns=renamed), how="left")
     if frame.empty:
         return frame
     frame.index = pd.to_datetime(frame.index).date
@@ -32,9 +36,10 @@ def render(frame: pd.DataFrame) -> str:
     for column in ("raw", "clean", "validated"):
         if column in shown:
             shown[column] = shown[column].map(lambda n: "-" if pd.isna(n) else f"{int(n):,}")
-    if "test_mae" in shown:
-        shown["test_mae"] = shown["test_mae"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
-    return shown.fillna("-").to_string()
+    for column in ("test_mae", "champion_mae"):
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
+    return shown.astype(object).where(shown.notna(), "-").to_string()
 
 
 def main(argv: list[str] | None = None) -> int:

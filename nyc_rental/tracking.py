@@ -9,11 +9,17 @@ check rather than the last step to finish, and under MLflow 3 every step process
   FINISHED if every step succeeded, FAILED otherwise;
 - under the multiprocess and Celery executors, a step leaves the run RUNNING when it is done, and the run-status
   sensors (sensors.py) end it FINISHED or FAILED with the Dagster run.
+
+Beside the runs of Dagster runs, the experiment holds one long-lived run, "test MAE by week", to which every
+week's test_metrics step logs its scores at the week's step: MLflow draws a metric's history within a run, not
+across runs, so that run is where the weeks read as one series.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
+import math
 import os
 import subprocess
 import warnings
@@ -40,6 +46,27 @@ if TYPE_CHECKING:  # MLflow is imported where it is used: loading the code locat
 EXPERIMENT = "nyc_rental"
 MODEL_NAME = "nyc_rental_price"
 CHAMPION = "champion"
+
+# MLflow 3 tells a GenAI experiment (overview, traces) from a machine-learning one (its runs) by this tag; the value
+# is its "Machine learning". MLflow 3.17's own UI ignores it and follows its sidebar switch "GenAI / Model
+# training" instead (see runs_page); the tag still says what the experiment is to whatever reads it.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MACHINE_LEARNING = "custom_model_development"
+DESCRIPTION_TAG = "mlflow.note.content"
+EXPERIMENT_DESCRIPTION = (
+    "Weekly nightly-price models of nyc_rental's weekly_pipeline: one run per Dagster run, named after its week and "
+    "run id, and the run 'test MAE by week', which holds every week's test and validation MAE as one series."
+)
+
+TREND_TAG = "nyc_rental.trend"
+TREND_RUN_NAME = "test MAE by week"
+FIRST_MONDAY = dt.date(1970, 1, 5)  # step 0 of the trend: a week's step is the number of weeks since
+TREND_DESCRIPTION = (
+    "Every week's scores as one series: test_mae, test_r2, champion_test_mae (the champion on the same test rows) "
+    "and val_mae, each logged by the week's test_metrics step at step = weeks since Monday 1970-01-05 with the "
+    "week's Monday as timestamp. Chart them over 'Time (wall)' to read the weeks' dates. A week run again adds a "
+    "point at the same step."
+)
 
 # What the platform configures of dagster-mlflow's MlFlow (it reads every other key of its CONFIG_SCHEMA with a
 # default), declared here because importing dagster_mlflow imports MLflow; plus where artifacts go.
@@ -114,17 +141,53 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
 
 
 def _experiment_id(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+    """The experiment's id, creating it as a machine-learning experiment with its description; an existing one
+    that lacks either tag gets it (one that says otherwise keeps what it says)."""
     from mlflow.exceptions import MlflowException
 
+    tags = {EXPERIMENT_KIND_TAG: MACHINE_LEARNING, DESCRIPTION_TAG: EXPERIMENT_DESCRIPTION}
     experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=artifact_location)
-    except MlflowException as error:  # another process created it first
-        if error.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
-        return client.get_experiment_by_name(name).experiment_id
+    if experiment is None:
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location, tags=tags)
+        except MlflowException as error:  # another process created it first
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = client.get_experiment_by_name(name)
+    for key, value in tags.items():
+        if key not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+    return experiment.experiment_id
+
+
+def runs_page(tracking_uri: str, ui_url: str, name: str = EXPERIMENT) -> str:
+    """The MLflow UI's page of the experiment's runs. MLflow 3.17's UI opens an experiment on the view its sidebar
+    switch "GenAI / Model training" holds in the browser (GenAI at first: the overview, traces), whatever the
+    experiment's kind tag says; `workflowType=machine_learning` in the address opens the runs."""
+    from mlflow.tracking import MlflowClient
+
+    experiment = MlflowClient(tracking_uri=tracking_uri).get_experiment_by_name(name)
+    page = "experiments" if experiment is None else f"experiments/{experiment.experiment_id}/runs"
+    return f"{ui_url.rstrip('/')}/#/{page}?workflowType=machine_learning"
+
+
+def run_name(week: str | None, dagster_run_id: str, job_name: str) -> str:
+    """A run's name in MLflow: its week (or job) and the start of its Dagster run id, unique and readable."""
+    return f"{f'week {week}' if week else job_name} · run {dagster_run_id[:8]}"
+
+
+def candidate_run_name(week: str | None, dagster_run_id: str, job_name: str, number: int) -> str:
+    """A sweep candidate's nested run: its parent's name and its number."""
+    return f"{run_name(week, dagster_run_id, job_name)} · candidate {number}"
+
+
+def source_tags(job_name: str) -> dict[str, str]:
+    """What MLflow shows as a run's source: the pipeline (not the process's `__main__`) and its commit."""
+    tags = {"mlflow.source.name": f"nyc_rental {job_name}", "mlflow.source.type": "JOB"}
+    commit = git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
 
 
 def detach_run() -> None:
@@ -160,10 +223,12 @@ def mlflow_run(context):
     ensure_experiment(config["mlflow_tracking_uri"], config["experiment_name"], config["artifact_root"])
     tracker = MlFlow(context)
     week = context.dagster_run.tags.get("dagster/partition")
+    job_name = context.dagster_run.job_name
     mlflow.set_tags(
         {
-            "mlflow.runName": f"week {week}" if week else context.dagster_run.job_name,
-            "dagster_job": context.dagster_run.job_name,
+            "mlflow.runName": run_name(week, context.dagster_run.run_id, job_name),
+            "dagster_job": job_name,
+            **source_tags(job_name),
             **({"week": week} if week else {}),
         }
     )
@@ -236,6 +301,110 @@ class ModelRegistry(ConfigurableResource):
                 client.set_terminated(run.info.run_id, status=status)
                 ended.append(run.info.run_id)
         return ended
+
+
+def trained_description(week: str, estimator: str, val_mae: float, val_rows: int) -> str:
+    """A new version's description until the week's test_metrics replaces it."""
+    return f"Week {week} · {estimator} · val MAE {val_mae:.2f} on {val_rows:,} rows · not scored on test yet"
+
+
+def scored_description(
+    week: str, estimator: str, test_mae: float, test_rows: int, promoted: bool, decision: str
+) -> str:
+    """A version's description once scored: its week, test MAE and the champion decision."""
+    verdict = "promoted to champion" if promoted else "not promoted"
+    return f"Week {week} · {estimator} · test MAE {test_mae:.2f} on {test_rows:,} rows · {verdict}: {decision}"
+
+
+def describe_version(client: MlflowClient, version: str, description: str, model_name: str = MODEL_NAME) -> None:
+    """The text the registry shows beside a version (its model page's Description column and version page)."""
+    client.update_model_version(model_name, str(version), description=description)
+
+
+def week_step(week: dt.date) -> int:
+    """A week's step in the trend run: weeks since Monday 1970-01-05, the same whatever the partitions' start."""
+    return (week - FIRST_MONDAY).days // 7
+
+
+def _monday_ms(week: dt.date) -> int:
+    return int(dt.datetime.combine(week, dt.time(), tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def _trend_runs(client: MlflowClient, experiment_id: str) -> list:
+    """The experiment's live trend runs, oldest first (start time, then run id: every process sorts alike)."""
+    runs = client.search_runs([experiment_id], f"tags.`{TREND_TAG}` = 'true'", max_results=1000)
+    return sorted(runs, key=lambda run: (run.info.start_time, run.info.run_id))
+
+
+def _create_trend_run(client: MlflowClient, experiment_id: str) -> str:
+    tags = {TREND_TAG: "true", DESCRIPTION_TAG: TREND_DESCRIPTION}
+    return client.create_run(experiment_id, run_name=TREND_RUN_NAME, tags=tags).info.run_id
+
+
+def _retire(client: MlflowClient, run, into: str) -> None:
+    """Copy a younger trend run's points into the oldest (MLflow keeps one copy of a point logged twice), then
+    delete it."""
+    from mlflow.entities import Metric
+
+    points = [
+        Metric(key, point.value, point.timestamp, point.step)
+        for key in run.data.metrics
+        for point in client.get_metric_history(run.info.run_id, key)
+    ]
+    for start in range(0, len(points), 1000):  # log_batch takes at most 1,000 metrics
+        client.log_batch(into, metrics=points[start : start + 1000])
+    client.delete_run(run.info.run_id)
+
+
+def log_week_trend(client: MlflowClient, experiment_id: str, week: dt.date, metrics: dict[str, float | None]) -> str:
+    """Log a week's scores to the experiment's trend run at the week's step, timestamped with its Monday (missing
+    or non-finite values left out), creating the run when there is none; returns the run's id.
+
+    Weeks reach here concurrently (a backfill, Celery workers on other machines) and no lock spans them, so the
+    oldest trend run wins, with no coordination: a process that finds none creates one; one that finds several
+    logs to the oldest and retires the younger ones (copies their points into the oldest, deletes them); and
+    after logging, it looks again and logs once more if an older run has appeared meanwhile (two processes that
+    each found none and created one). So whatever the timing, every week's points end in the one run left, even
+    if the processes' clocks (MLflow's start times) disagree.
+
+    The run is marked FINISHED after each week (its end time: the last week logged), so the UI does not show it
+    running forever; nothing the platform does to a Dagster run's MLflow runs touches it (it has no
+    `dagster_run_id` tag and no parent).
+    """
+    from mlflow.entities import Metric
+    from mlflow.exceptions import MlflowException
+
+    points = [
+        Metric(key, float(value), _monday_ms(week), week_step(week))
+        for key, value in metrics.items()
+        if value is not None and math.isfinite(value)
+    ]
+    logged_to, last_error = None, None
+    for _ in range(20):
+        runs = _trend_runs(client, experiment_id)
+        if not runs:
+            _create_trend_run(client, experiment_id)
+            continue
+        oldest = runs[0].info.run_id
+        try:
+            for younger in runs[1:]:
+                _retire(client, younger, into=oldest)
+            if oldest == logged_to:
+                return oldest
+            client.log_batch(oldest, metrics=points)
+            client.set_terminated(oldest, status="FINISHED")
+        except MlflowException as error:
+            # A run retired under us (INVALID_PARAMETER_VALUE: not active), or the same points copied by two
+            # processes at once (BAD_REQUEST: MLflow's recovery from a duplicate point is not safe against a
+            # concurrent writer): look again. Anything else is raised.
+            if error.error_code not in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"):
+                raise
+            last_error = error
+            continue
+        logged_to = oldest
+    raise RuntimeError(
+        f"the trend run of experiment {experiment_id} kept changing: week {week} was not logged"
+    ) from last_error
 
 
 def git_commit() -> str | None:

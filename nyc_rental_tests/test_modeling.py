@@ -16,8 +16,9 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, FloatMetadataValue, IntMetadataValue, instance_for_test
 from mlflow.tracking import MlflowClient
 
-from nyc_rental import settings
+from nyc_rental import report, settings
 from nyc_rental.definitions import build_defs
+from nyc_rental.tracking import git_commit
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     ONE_THREAD,
@@ -57,6 +58,29 @@ def client(home) -> MlflowClient:
 
 def champion_version(home) -> str:
     return str(client(home).get_model_version_by_alias("nyc_rental_price", "champion").version)
+
+
+def trend_run(home):
+    """The experiment's one live trend run, "test MAE by week"."""
+    experiment = client(home).get_experiment_by_name("nyc_rental").experiment_id
+    runs = client(home).search_runs([experiment], "tags.`nyc_rental.trend` = 'true'")
+    assert len(runs) == 1, f"expected one live trend run, found {len(runs)}"
+    return runs[0]
+
+
+def trend_points(home, metric: str) -> dict[str, set[float]]:
+    """A metric's values in the trend run by week (ISO Monday, read back from the step), checking that each
+    point's timestamp is its week's Monday."""
+    points = {}
+    for point in client(home).get_metric_history(trend_run(home).info.run_id, metric):
+        week = dt.date(1970, 1, 5) + dt.timedelta(weeks=point.step)
+        assert point.timestamp == int(dt.datetime(week.year, week.month, week.day, tzinfo=dt.UTC).timestamp() * 1000)
+        points.setdefault(week.isoformat(), set()).add(point.value)
+    return points
+
+
+def description_of(home, version) -> str:
+    return client(home).get_model_version("nyc_rental_price", str(version)).description
 
 
 def mlflow_run_of(home, dagster_run_id):
@@ -124,7 +148,9 @@ def test_sample1_the_course_forest_reaches_its_mae_and_the_default_model_beats_i
     assert default_metrics["promoted"] is True
 
 
-def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back(incoming, home, defs, instance):
+def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back(
+    incoming, home, defs, instance, capsys
+):
     synthetic_delivery(incoming, "2019-07-03", rows=ROWS, seed=1)
     synthetic_delivery(incoming, "2019-07-10", rows=ROWS, seed=2)
     first = small_week(defs, instance, "2019-07-01")
@@ -167,6 +193,43 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     assert not missing.success and "has no version 99" in failure_messages(missing)
     assert champion_version(home) == "1"
 
+    # every week's scores in one run at one step per week (a week scored again with the same figures is one point)
+    trend = trend_run(home)
+    assert trend.info.run_name == "test MAE by week" and trend.info.status == "FINISHED"
+    runs_of = {"2019-07-01": (first, older), "2019-07-08": (second, third)}
+    for metric in ("test_mae", "champion_test_mae"):
+        expected = {
+            week: {v for r in runs if isinstance(v := materialization_metadata(r, "test_metrics")[metric], float)}
+            for week, runs in runs_of.items()
+        }
+        assert trend_points(home, metric) == expected, metric
+    assert set(trend_points(home, "val_mae")) == set(runs_of)
+
+    # each version says its week, its test MAE and the champion decision
+    second_metrics = materialization_metadata(second, "test_metrics")
+    assert description_of(home, 2).startswith(
+        f"Week 2019-07-08 · gradient_boosting · test MAE {second_metrics['test_mae']:.2f} on "
+    )
+    assert description_of(home, 2).endswith(f"not promoted: {second_metrics['decision']}")
+    assert "promoted to champion: test MAE" in description_of(home, 3)
+    assert "not promoted: week 2019-07-01 is older than champion v3's week 2019-07-08" in description_of(home, 4)
+
+    # make report: the champion's MAE on the same rows beside the week's
+    report.main([])
+    printed = capsys.readouterr().out.splitlines()
+    header = printed[1].split()
+    assert header[-5:] == ["model_version", "test_mae", "champion_before", "champion_mae", "promoted"], printed
+    rows = {line.split()[0]: line.split()[-5:] for line in printed[3:]}
+    for week, result in {"2019-07-01": older, "2019-07-08": third}.items():  # each week's last run
+        metrics = materialization_metadata(result, "test_metrics")
+        assert rows[week] == [
+            metrics["model_version"],
+            f"{metrics['test_mae']:.2f}",
+            metrics["champion_version_before"],
+            f"{metrics['champion_test_mae']:.2f}",
+            str(metrics["promoted"]),
+        ], printed
+
     versions = client(home).search_model_versions("name = 'nyc_rental_price'")
     tags = {str(v.version): v.tags for v in versions}
     assert tags["1"]["week"] == "2019-07-01" and tags["2"]["week"] == "2019-07-08"
@@ -199,7 +262,13 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     result, home = trained.result, trained.home
     run = mlflow_run_of(home, result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.info.run_name == "week 2019-07-01" and run.data.tags["week"] == "2019-07-01"
+    # a name of its own (each rerun of a week is a run of its own), the pipeline as its source
+    assert run.info.run_name == f"week 2019-07-01 · run {result.run_id[:8]}" and run.data.tags["week"] == "2019-07-01"
+    assert run.data.tags["mlflow.source.name"] == "nyc_rental weekly_pipeline"
+    assert run.data.tags["mlflow.source.type"] == "JOB"
+    assert run.data.tags["mlflow.source.git.commit"] == git_commit()  # this checkout's commit
+    experiment = client(home).get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on its runs
     last_step = max(
         record.timestamp for record in trained.instance.all_logs(result.run_id, of_type=DagsterEventType.STEP_SUCCESS)
     )
@@ -207,6 +276,13 @@ def test_the_mlflow_run_ends_finished_after_the_last_step(trained):
     assert run.data.metrics["test_mae"] > 0 and run.data.metrics["val_mae"] > 0
     artifacts = {a.path for a in client(home).list_artifacts(run.info.run_id)}
     assert {"feature_importance.png", "predicted_vs_actual.png"} <= artifacts
+
+    metrics = materialization_metadata(result, "test_metrics")
+    test_rows = materialization_metadata(result, "splits")["test_rows"]
+    assert description_of(home, 1) == (
+        f"Week 2019-07-01 · gradient_boosting · test MAE {metrics['test_mae']:.2f} on {test_rows:,} rows · "
+        "promoted to champion: no champion yet"
+    )
 
 
 def test_the_modeling_metadata_plots_by_week_shows_pictures_in_place_and_counts_only_real_tables(trained):
@@ -392,10 +468,38 @@ def test_predict_writes_the_rows_with_a_predicted_price(trained, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "nyc_rental_price version 1" in done.stdout + done.stderr
+    assert "warning" not in done.stderr  # a whole delivery lacks nothing the model reads
     priced = pd.read_csv(output)
     original = pd.read_csv(source)
     assert len(priced) == len(original) and list(priced.columns) == [*original.columns, "predicted_price"]
     assert priced.predicted_price.notna().all() and (priced.predicted_price >= 0).all()
+
+
+def test_predict_warns_naming_the_columns_the_model_reads_that_a_file_lacks(trained, tmp_path, monkeypatch, capsys):
+    """A file of titles alone is priced (every other column a missing value), with a warning naming what it lacks;
+    a file with none of the columns the model reads (here a semicolon-delimited one) is refused."""
+    from nyc_rental import predict
+    from nyc_rental.core.features import FEATURE_COLUMNS
+
+    monkeypatch.setenv("NYC_RENTAL_HOME", str(trained.home))
+    titles, output = tmp_path / "titles.csv", tmp_path / "priced.csv"
+    pd.read_csv(trained.delivery).head(20)[["id", "name"]].to_csv(titles, index=False)
+    assert predict.main([str(titles), "--output", str(output)]) == 0
+    printed = capsys.readouterr()
+    lacking = [name for name in FEATURE_COLUMNS if name != "name"]
+    assert lacking[:3] == ["host_id", "neighbourhood_group", "neighbourhood"] and len(lacking) == 12
+    assert f"warning: {titles} lacks 12 of the 13 columns the model reads: {', '.join(lacking)}." in printed.err
+    assert "with nyc_rental_price version 1" in printed.out
+    priced = pd.read_csv(output)
+    assert list(priced.columns) == ["id", "name", "predicted_price"] and len(priced) == 20
+    assert np.isfinite(priced.predicted_price).all() and (priced.predicted_price > 0).all()
+
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("id;name;room_type\n1;Sunny loft;Private room\n")
+    with pytest.raises(SystemExit) as refused:
+        predict.main([str(semicolons), "--output", str(tmp_path / "never.csv")])
+    assert refused.value.code == 2 and not (tmp_path / "never.csv").exists()
+    assert "has none of the columns the model reads" in capsys.readouterr().err
 
 
 @pytest.mark.integration
@@ -425,10 +529,17 @@ def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained)
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
     )
     assert len(children) == 8
+    names = {child.info.run_name for child in children}
+    assert names == {f"week 2019-07-01 · run {result.run_id[:8]} · candidate {n}" for n in range(1, 9)}
     best = min(child.data.metrics["val_mae"] for child in children)
     model = materialization_metadata(result, "model")
     assert model["candidates"] == 8 and model["val_mae"] == pytest.approx(best, abs=0.005)  # metadata: cents
     assert champion_version(home) == "1"
+    val_rows = materialization_metadata(trained.result, "splits")["val_rows"]
+    assert description_of(home, model["model_version"]) == (  # until test_metrics scores it
+        f"Week 2019-07-01 · gradient_boosting · val MAE {model['val_mae']:.2f} on {val_rows:,} rows · "
+        "not scored on test yet"
+    )
 
 
 def test_a_failing_model_step_ends_the_mlflow_run_failed_and_leaves_the_champion(trained):
@@ -439,6 +550,7 @@ def test_a_failing_model_step_ends_the_mlflow_run_failed_and_leaves_the_champion
     run = mlflow_run_of(home, broken.run_id)
     assert run.info.status == "FAILED" and run.data.tags["failed_steps"] == "model"
     assert champion_version(home) == "1"
+    assert trend_run(home).info.status == "FINISHED"  # ending a failed run's MLflow runs leaves it alone
 
 
 def test_a_failing_test_metrics_step_ends_the_mlflow_run_failed_and_leaves_the_champion(trained):

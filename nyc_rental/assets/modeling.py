@@ -13,6 +13,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output
 from pydantic import Field
 
+from nyc_rental import tracking
 from nyc_rental.assets import weekly_asset
 from nyc_rental.assets.columns import model_schema, splits_schema, test_metrics_schema
 from nyc_rental.assets.inline_plots import bar_chart, line_chart
@@ -130,7 +131,8 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         fitted = []
         for number, candidate_params in enumerate(candidates, start=1):
             if config.sweep:
-                with mlflow.start_run(run_name=f"week {week} candidate {number}", nested=True):
+                name = tracking.candidate_run_name(str(week), context.run.run_id, context.run.job_name, number)
+                with mlflow.start_run(run_name=name, nested=True):
                     candidate = training.fit_candidate(candidate_params, train, val)
                     mlflow.log_params(candidate_params.relevant())
                     mlflow.log_metrics({"val_mae": candidate.validation.mae, "val_r2": candidate.validation.r2})
@@ -167,6 +169,8 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     client = mlflow.MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(MODEL_NAME, version, key, value)
+    description = tracking.trained_description(week.isoformat(), params.estimator, best.validation.mae, len(val))
+    tracking.describe_version(client, version, description)
 
     run_id = mlflow.active_run().info.run_id
     row = pd.DataFrame(
@@ -279,6 +283,12 @@ def test_metrics(
     )
     mlflow.log_dict({"mae_by_borough": by_borough, "mae_by_room_type": by_room_type}, "test_mae_by_group.json")
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_decision": decision})
+    estimator = str(model.estimator.iloc[0])
+    description = tracking.scored_description(week.isoformat(), estimator, scores.mae, scores.rows, promoted, decision)
+    tracking.describe_version(registry.client(), version, description)
+    trend = {"test_mae": scores.mae, "test_r2": scores.r2, "champion_test_mae": champion_mae}
+    trend["val_mae"] = float(model.val_mae.iloc[0])
+    tracking.log_week_trend(registry.client(), mlflow.active_run().info.experiment_id, week, trend)
     figure = evaluation.predicted_vs_actual_figure(test.price.to_numpy(), predicted, f"model v{version}, week {week}")
     log_figure(figure, "predicted_vs_actual.png")
 

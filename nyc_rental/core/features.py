@@ -36,6 +36,9 @@ HOST = "host_id"
 NO_REVIEW_DATE = "2010-01-01"  # the course's stand-in for listings never reviewed
 # What the deployed model takes: a delivery's columns but the price.
 INPUT_COLUMNS = tuple(name for name in REQUIRED_COLUMNS if name != "price")
+# The input columns the default model reads (host_id through its price levels): `id` and `host_name` are taken
+# and carried, never read.
+FEATURE_COLUMNS = tuple(name for name in INPUT_COLUMNS if name in {TEXT, HOST, DATE, *CATEGORICAL, *NUMERIC})
 TEXT_INPUTS = ("name", "host_name", "neighbourhood_group", "neighbourhood", "room_type", "last_review")
 
 
