@@ -213,7 +213,10 @@ def _experiment_id(mlflow_url: str, name: str) -> str:
 
 def _mlflow_pages(context, mlflow_url: str, output: Path, deadline: float, experiment: str) -> dict:
     page = context.new_page()
-    page.goto(f"{mlflow_url}/#/experiments/{_experiment_id(mlflow_url, experiment)}", wait_until="domcontentloaded")
+    # The address `make mlflow-ui` prints (tracking.runs_page): MLflow 3.17 opens an experiment on its GenAI
+    # overview unless the address asks for the machine-learning view.
+    runs = f"{mlflow_url}/#/experiments/{_experiment_id(mlflow_url, experiment)}/runs?workflowType=machine_learning"
+    page.goto(runs, wait_until="domcontentloaded")
     rows = page.get_by_text("week 20")  # run names: "week YYYY-MM-DD · run …"
     _wait(page, "the runs of the experiment", lambda: rows.count(), deadline)
     page.wait_for_timeout(1000)

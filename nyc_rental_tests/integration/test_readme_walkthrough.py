@@ -149,6 +149,8 @@ def test_the_walkthrough_verbatim(checkout):
         mlflow_ui = start_in_session(["bash", "-c", MLFLOW_UI], checkout, user_env(), checkout / "mlflow-ui.log")
         servers.append(mlflow_ui)
         wait_for("the MLflow UI on port 5000", lambda: _answers("http://127.0.0.1:5000/health"), 120)
+        # It prints the address of the experiment's runs (the view README says to open).
+        assert "/runs?workflowType=machine_learning" in (checkout / "mlflow-ui.log").read_text()
         newcomer_sees_the_story(ui.url, "http://127.0.0.1:5000", checkout / "screenshots")
         ctrl_c(mlflow_ui, MLFLOW_UI, group=True)
 
