@@ -33,9 +33,10 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/python -m nyc_rental.demo --weeks 2 --rows 20000
 
-# Everything that needs no `dagster dev` process (a few minutes); test-all adds the integration tests (CI runs it).
+# Everything that needs no `dagster dev` process but the real-data model comparison (a few minutes); test-all
+# adds those (CI runs it).
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -m "not integration"
+	$(BIN)/python -m pytest -m "not integration and not slow"
 
 test-all: $(INSTALLED)
 	$(BIN)/python -m pytest --durations=25
