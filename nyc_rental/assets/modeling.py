@@ -204,8 +204,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
             "threads": threads,
             "mlflow_run_id": run_id,
             "feature_importance_plot": bar_chart(
-                [(name, value) for name, value in importance.items() if round(value, 2) > 0],
-                "val MAE + $ when an input is shuffled",
+                list(_helpful(importance).items()), "val MAE + $ when an input is shuffled"
             ),
             "top_inputs": _top_inputs(importance),
         },
@@ -286,9 +285,9 @@ def test_metrics(
     estimator = str(model.estimator.iloc[0])
     description = tracking.scored_description(week.isoformat(), estimator, scores.mae, scores.rows, promoted, decision)
     tracking.describe_version(registry.client(), version, description)
-    trend = {"test_mae": scores.mae, "test_r2": scores.r2, "champion_test_mae": champion_mae}
-    trend["val_mae"] = float(model.val_mae.iloc[0])
-    tracking.log_week_trend(registry.client(), mlflow.active_run().info.experiment_id, week, trend)
+    week_scores = {"test_mae": scores.mae, "test_r2": scores.r2, "champion_test_mae": champion_mae}
+    week_scores["val_mae"] = float(model.val_mae.iloc[0])
+    tracking.log_week_trend(registry.client(), mlflow.active_run().info.experiment_id, week, week_scores)
     figure = evaluation.predicted_vs_actual_figure(test.price.to_numpy(), predicted, f"model v{version}, week {week}")
     log_figure(figure, "predicted_vs_actual.png")
 
@@ -358,10 +357,15 @@ def _test_mae_by_week_chart(trend: pd.DataFrame, weeks: int = 52) -> MetadataVal
     return line_chart(points, "test MAE by week", (str(shown.week.iloc[0]), str(shown.week.iloc[-1])))
 
 
+def _helpful(importance: pd.Series) -> pd.Series:
+    """The inputs whose shuffling raised validation MAE by a cent or more, largest first."""
+    return importance[importance.round(2) > 0].sort_values(ascending=False)
+
+
 def _top_inputs(importance: pd.Series, shown: int = 8) -> MetadataValue:
     """The inputs whose shuffling raised validation MAE most, largest first; inputs whose shuffling lowered it
     (noise on the rows sampled) are named in a note, not ranked; those that moved it by less than a cent, left out."""
-    helpful = importance[importance.round(2) > 0].sort_values(ascending=False)
+    helpful = _helpful(importance)
     table = pd.DataFrame(
         {"rank": range(1, min(shown, len(helpful)) + 1), "input": helpful.index[:shown], "val MAE +$": helpful[:shown]}
     )

@@ -1,6 +1,6 @@
-"""A week's table at a glance: each column's type, gaps, distinct values and range; the price's distribution;
-the borough shares beside the reference week's. Plain pandas (and matplotlib for the one figure), cheap enough
-to run on every week: a 20,000-row week profiles in a few hundredths of a second."""
+"""A week's table at a glance: each column's type, gaps, distinct values and range, and the price's
+distribution. Plain pandas, cheap enough to run on every week: a 20,000-row week profiles in a few hundredths
+of a second (part of validated_listings' step in `make bench-profile`)."""
 
 from __future__ import annotations
 

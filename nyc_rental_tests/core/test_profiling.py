@@ -1,7 +1,6 @@
 """The week's profile: each column's figures, the price histogram, the borough shares figure, and their cost."""
 
 import datetime as dt
-import time
 
 import numpy as np
 import pandas as pd
@@ -58,11 +57,8 @@ def full_week() -> pd.DataFrame:
     return coerce_validated(frame)
 
 
-def test_profiling_a_full_week_takes_a_small_fraction_of_a_second(full_week):
-    column_profile(full_week.head(100))  # warm
-    started = time.perf_counter()
+def test_a_full_week_profiles_every_column_and_counts_every_price(full_week):
+    # How long it takes is measured by `make bench-profile` (validated_listings' step), not here.
     profile = column_profile(full_week)
     histogram = price_histogram(full_week.price)
-    seconds = time.perf_counter() - started
     assert len(profile) == len(full_week.columns) and histogram.listings.sum() == len(full_week)
-    assert seconds < 0.5, f"profiling 20,000 rows took {seconds:.3f} s"

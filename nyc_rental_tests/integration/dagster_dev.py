@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
@@ -77,8 +78,6 @@ query Ticks($selector: SensorSelector!) { sensorOrError(sensorSelector: $selecto
 
 def ui_screenshots():
     """scripts/ui_screenshots.py as a module (it drives Debian's Chromium; .ci/run installs it)."""
-    import pytest
-
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not Path(chromium).exists():
         if os.environ.get("CI", "").lower() == "true":
