@@ -12,8 +12,13 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 # The UI listens on this machine only. UI_HOST=0.0.0.0 exposes it: it has no authentication of its own.
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
+MLFLOW_PORT ?= 5000
+SERVE_PORT ?= 5001
+DOCS_PORT ?= 8000
+# `dg` compares the active virtual environment with the project's .venv: make runs it as if .venv were activated.
+DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg
 
-.PHONY: install lock demo test test-all dev prod validate report promote clean-data mlflow-ui serve \
+.PHONY: install lock demo test test-all dev prod validate report promote clean-data mlflow-ui serve docs docs-serve \
 	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-warehouse bench-pool-wait bench-scale bench-quality
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
@@ -26,12 +31,19 @@ $(INSTALLED): pyproject.toml setup.py $(LOCK)
 		$(BIN)/python -m pip install --quiet --upgrade pip && \
 		$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"; \
 	fi
+	$(MAKE) --no-print-directory .env
 	touch $@
+
+# `dg dev`, `dg check defs` and `dagster dev` run in this folder read .env (Dagster loads it): the instance and
+# data of `make dev`, unless the environment sets DAGSTER_HOME or NYC_RENTAL_HOME. Written once; delete it to
+# refresh (it holds this folder's absolute path, as DAGSTER_HOME must be absolute).
+.env:
+	printf '%s\n' 'DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster}' 'NYC_RENTAL_HOME=$${NYC_RENTAL_HOME:-$(CURDIR)/data}' > $@
 
 install: $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(BIN)/python -m nyc_rental.demo --weeks 2 --rows 20000
+	$(BIN)/nyc-rental demo --weeks 2 --rows 20000
 
 # Everything that needs no `dagster dev` process but the real-data model comparison (a few minutes); test-all
 # adds those (CI runs it).
@@ -46,10 +58,12 @@ lock: $(INSTALLED)
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade --no-annotate \
 		--custom-compile-command "make lock" -o $(LOCK)
 
+# Dagster's `dg dev` (webserver, daemon and code server) on the project of pyproject.toml's [tool.dg]; the same
+# instance and data as `dagster dev -w workspace.yaml`, which keeps working.
 dev: $(INSTALLED)
-	$(BIN)/dagster dev -w workspace.yaml --host $(UI_HOST) --port $(UI_PORT)
+	$(DG) dev --host $(UI_HOST) --port $(UI_PORT)
 
-# The production profile as separate services (deploy/prod.py; README, "Production profile"): Postgres behind
+# The production profile as separate services (deploy/prod.py; docs/production.md): Postgres behind
 # Dagster's instance, the warehouse and MLflow's server, steps on two Celery workers over RabbitMQ. The defaults
 # suit this machine's local servers (Postgres with trust auth, RabbitMQ's guest account: no password in a URL);
 # set any of these in the environment to point elsewhere. Ctrl-C stops every service.
@@ -62,16 +76,17 @@ prod: $(INSTALLED)
 	$(BIN)/python deploy/prod.py --ui-port $(UI_PORT)
 
 validate: $(INSTALLED)
+	$(DG) check defs
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 # Every week in the warehouse side by side: rows kept, the model's test MAE, promotions.
 report: $(INSTALLED)
-	$(BIN)/python -m nyc_rental.report
+	$(BIN)/nyc-rental report
 
 # Make a registered version the champion by hand (the job promote_model, recorded in the instance).
 promote: $(INSTALLED)
 	@test -n "$(VERSION)" || (echo "usage: make promote VERSION=<registered version of nyc_rental_price>" && exit 2)
-	$(BIN)/python -m nyc_rental.promote $(VERSION)
+	$(BIN)/nyc-rental promote $(VERSION)
 
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal
@@ -79,17 +94,25 @@ clean-data:
 # The MLflow UI on the platform's store (runs, plots, the model registry); first prints the address of the
 # experiment's runs (MLflow 3.17's UI opens experiments on its GenAI view unless the address says otherwise).
 mlflow-ui: $(INSTALLED)
-	-@$(BIN)/python -c 'from nyc_rental.tracking import runs_page; \
-		print("the runs of experiment nyc_rental:", runs_page("sqlite:///$(NYC_RENTAL_HOME)/mlflow.db", "http://127.0.0.1:5000"))'
-	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" --host 127.0.0.1 --port 5000
+	-@$(BIN)/python -c 'from nyc_rental.ml.tracking import runs_page; \
+		print("the runs of experiment nyc_rental:", runs_page("sqlite:///$(NYC_RENTAL_HOME)/mlflow.db", "http://127.0.0.1:$(MLFLOW_PORT)"))'
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(NYC_RENTAL_HOME)/mlflow.db" --host 127.0.0.1 --port $(MLFLOW_PORT)
 
 # The champion as a REST service: POST rows in the delivery format to /invocations (from MLFLOW_TRACKING_URI's
 # registry when it is set, e.g. the production profile's MLflow server).
 serve: $(INSTALLED)
 	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(NYC_RENTAL_HOME)/mlflow.db}" \
-		$(BIN)/mlflow models serve -m "models:/nyc_rental_price@champion" --env-manager local --host 127.0.0.1 --port 5001
+		$(BIN)/mlflow models serve -m "models:/nyc_rental_price@champion" --env-manager local --host 127.0.0.1 --port $(SERVE_PORT)
 
-# Benchmarks: each prints JSON figures (README, "Performance"); none is a test. They read the real deliveries
+# The documentation site (MkDocs Material, docs/ and mkdocs.yml): `make docs` builds it into site/, strictly
+# (a broken link or a page missing from the navigation fails); `make docs-serve` serves it while you edit.
+docs: $(INSTALLED)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(INSTALLED)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+# Benchmarks: each prints JSON figures (docs/performance.md); none is a test. They read the real deliveries
 # from NYC_RENTAL_SAMPLES (default ../shared/data/nyc_airbnb) or use the synthetic generator.
 bench-startup: $(INSTALLED)
 	$(BIN)/python benchmarks/startup.py

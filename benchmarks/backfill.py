@@ -27,8 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from nyc_rental.cli.demo import DEMO_START, write_demo_deliveries  # noqa: E402
 from nyc_rental.core.delivery import week_start  # noqa: E402
-from nyc_rental.demo import DEMO_START, write_demo_deliveries  # noqa: E402
 from nyc_rental_tests.integration.dagster_dev import DagsterDev, max_in_flight  # noqa: E402
 
 ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]

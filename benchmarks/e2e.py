@@ -74,7 +74,7 @@ import json, sys, time
 from pathlib import Path
 from dagster import DagsterInstance
 from nyc_rental import settings
-from nyc_rental.tracking import EXPERIMENT, ensure_experiment
+from nyc_rental.ml.tracking import EXPERIMENT, ensure_experiment
 home = Path(sys.argv[1])
 started = time.perf_counter()
 ensure_experiment(settings.mlflow_tracking_uri(home), EXPERIMENT, str(settings.mlflow_artifact_root(home)))
@@ -133,7 +133,7 @@ def one_round(root: Path, sample: Path, setting: dict) -> dict:
         "asset",
         "materialize",
         "-m",
-        "nyc_rental",
+        "nyc_rental.definitions",
         "--select",
         "*",
         "--partition",

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import psutil
 from dagster import DagsterInstance
-from dagster._core.instance.ref import InstanceRef
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from nyc_rental.resources import TRAINING_POOL  # noqa: E402
+from nyc_rental.defs.resources import TRAINING_POOL  # noqa: E402
 from nyc_rental_tests.helpers import synthetic_delivery  # noqa: E402
 from nyc_rental_tests.integration.dagster_dev import DagsterDev, wait_for  # noqa: E402
 
@@ -53,7 +52,7 @@ def measure(seconds: float, rows: int) -> dict:
         (root / "home" / "incoming").mkdir(parents=True)
         dev = DagsterDev(root / "home", root / "dagster_home").start()
         try:
-            with DagsterInstance.from_ref(InstanceRef.from_dir(str(dev.dagster_home))) as instance:
+            with DagsterInstance.from_config(str(dev.dagster_home)) as instance:
                 storage = instance.event_log_storage
                 storage.initialize_concurrency_limit_to_default(TRAINING_POOL)
                 if not storage.claim_concurrency_slot(TRAINING_POOL, HOLDER, "model").is_claimed:

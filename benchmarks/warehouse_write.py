@@ -26,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from nyc_rental.core.cleaning import clean_listings  # noqa: E402
 from nyc_rental.core.delivery import RAW_COLUMNS, read_delivery  # noqa: E402
-from nyc_rental.resources import Warehouse  # noqa: E402
+from nyc_rental.storage.warehouse import Warehouse  # noqa: E402
 from nyc_rental_tests.services import postgres_database  # noqa: E402
 
 SAMPLES = Path(os.environ.get("NYC_RENTAL_SAMPLES") or REPO.parent / "shared" / "data" / "nyc_airbnb")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from nyc_rental.warehouse import redacted  # noqa: E402  (the package is installed beside this script)
+from nyc_rental.storage.postgres_backend import redacted  # noqa: E402  (the package is installed beside this script)
 
 DEPLOY = Path(__file__).resolve().parent
 REPO = DEPLOY.parent

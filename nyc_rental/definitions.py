@@ -13,19 +13,22 @@ from pathlib import Path
 from dagster import Definitions, EnvVar, ExecutorDefinition, definitions, multiprocess_executor
 
 from nyc_rental import settings
-from nyc_rental.assets.listings import clean_listings, raw_listings, validated_listings
-from nyc_rental.assets.modeling import model, splits, test_metrics
-from nyc_rental.checks import data_checks
-from nyc_rental.executor import patient_in_process_executor, recorded
-from nyc_rental.freshness import raw_listings_freshness_checks, raw_listings_freshness_sensor
-from nyc_rental.jobs import promote_model, weekly_pipeline
-from nyc_rental.resources import DataTests, LandingFolder, Warehouse, WarehouseIOManager
-from nyc_rental.sensors import (
+from nyc_rental.defs.assets.listings import clean_listings, raw_listings, validated_listings
+from nyc_rental.defs.assets.modeling import model, splits, test_metrics
+from nyc_rental.defs.checks import data_checks
+from nyc_rental.defs.freshness import raw_listings_freshness_checks, raw_listings_freshness_sensor
+from nyc_rental.defs.jobs import promote_model, weekly_pipeline
+from nyc_rental.defs.resources import DataTests, LandingFolder
+from nyc_rental.defs.sensors import (
     close_mlflow_runs_of_failed_runs,
     finish_mlflow_runs_of_successful_runs,
     incoming_listings_sensor,
+    stop_processes_of_lost_runs,
 )
-from nyc_rental.tracking import EXPERIMENT, ModelRegistry, mlflow_run
+from nyc_rental.ml.tracking import EXPERIMENT, ModelRegistry, mlflow_run
+from nyc_rental.runtime.executor import patient_in_process_executor, recorded
+from nyc_rental.storage.io_manager import WarehouseIOManager
+from nyc_rental.storage.warehouse import Warehouse
 
 # Run config for runs launched from the command line: warnings and errors only on the console.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -87,6 +90,7 @@ def build_defs(home: Path | None = None, executor: str | None = None) -> Definit
             raw_listings_freshness_sensor,
             close_mlflow_runs_of_failed_runs,
             finish_mlflow_runs_of_successful_runs,
+            stop_processes_of_lost_runs,
         ],
         resources=resources_for(home or settings.nyc_rental_home(), executor),
         # weekly_pipeline and materializations launched from the UI; promote_model always runs in-process.
@@ -96,5 +100,6 @@ def build_defs(home: Path | None = None, executor: str | None = None) -> Definit
 
 @definitions
 def defs() -> Definitions:
-    """The location `dagster dev`, the code server and `dagster asset materialize -m nyc_rental` load."""
+    """The location `dg`, `dagster dev`, the code server and `dagster asset materialize -m nyc_rental.definitions`
+    load."""
     return build_defs()

@@ -45,6 +45,11 @@ def incoming_dir(home: Path | None = None) -> Path:
     return (home or nyc_rental_home()) / "incoming"
 
 
+def predictions_dir(home: Path | None = None) -> Path:
+    """Where `nyc-rental predict` writes priced files unless told otherwise."""
+    return (home or nyc_rental_home()) / "predictions"
+
+
 def warehouse_path(home: Path | None = None) -> Path:
     """The DuckDB file holding every table."""
     return (home or nyc_rental_home()) / "warehouse.duckdb"

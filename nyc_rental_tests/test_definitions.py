@@ -1,6 +1,7 @@
 """The code location as Dagster tools load it, and the demo as a user runs it."""
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from dagster import AssetKey, DagsterInstance
 from nyc_rental import settings
 from nyc_rental.core.quality import DATA_TESTS
 from nyc_rental.definitions import build_defs
-from nyc_rental.partitions import weekly_partitions
+from nyc_rental.defs.partitions import weekly_partitions
 from nyc_rental_tests.conftest import REPO
 
 ASSETS = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
@@ -52,6 +53,29 @@ def test_dagster_definitions_validate_passes_on_the_workspace(home):
     assert "Validation successful" in done.stdout + done.stderr
 
 
+def test_dg_checks_and_lists_the_project_from_the_repository_root(home):
+    """`dg check defs` and `dg list defs` as a user types them in the repository root (pyproject's [tool.dg])."""
+    dg = Path(sys.executable).parent / "dg"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NYC_RENTAL_HOME": str(home), "VIRTUAL_ENV": sys.prefix}
+    checked = subprocess.run([dg, "check", "defs"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0 and "All definitions loaded successfully" in checked.stdout, checked.stderr
+    listed = subprocess.run(
+        [dg, "list", "defs", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert listed.returncode == 0, listed.stderr
+    defs = json.loads(listed.stdout)
+    assert sorted(asset["asset_key"] for asset in defs["assets"]) == sorted(ASSETS)
+    assert {check["name"] for check in defs["asset_checks"]} == {*DATA_TESTS, "freshness_check"}
+    assert {job["name"] for job in defs["jobs"]} >= {"weekly_pipeline", "promote_model"}
+    assert {sensor["name"] for sensor in defs["sensors"]} == {
+        "incoming_listings_sensor",
+        "raw_listings_freshness_sensor",
+        "close_mlflow_runs_of_failed_runs",
+        "finish_mlflow_runs_of_successful_runs",
+        "stop_processes_of_lost_runs",
+    }
+
+
 def test_the_demo_generates_a_week_and_runs_it(home, tmp_path):
     """As `make demo` runs it: with DAGSTER_HOME an instance configured as the repository's `.dagster/` (here a
     copy, so the runs stay out of the repository), whose run queue gives each run's model one thread of two
@@ -63,7 +87,7 @@ def test_the_demo_generates_a_week_and_runs_it(home, tmp_path):
     dagster_home.mkdir()
     shutil.copyfile(REPO / ".dagster" / "dagster.yaml", dagster_home / "dagster.yaml")
     done = subprocess.run(
-        [sys.executable, "-m", "nyc_rental.demo", "--weeks", "1", "--rows", "3000", "--min-rows", "1000"],
+        [sys.executable, "-m", "nyc_rental.cli.demo", "--weeks", "1", "--rows", "3000", "--min-rows", "1000"],
         cwd=REPO,
         env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
         capture_output=True,
@@ -91,7 +115,7 @@ def test_the_demo_generates_a_week_and_runs_it(home, tmp_path):
 
 def test_the_first_week_is_configurable_and_must_be_a_monday(monkeypatch):
     assert weekly_partitions.get_first_partition_key() == "2019-07-01"  # the default
-    code = "from nyc_rental.partitions import weekly_partitions as w; print(w.get_first_partition_key())"
+    code = "from nyc_rental.defs.partitions import weekly_partitions as w; print(w.get_first_partition_key())"
     env = {**os.environ, "NYC_RENTAL_FIRST_WEEK": "2020-01-06"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "2020-01-06", done.stderr

@@ -116,8 +116,8 @@ def test_price_quantiles_per_borough():
 def test_the_validated_type_names_the_rows_that_break_it():
     from dagster import check_dagster_type
 
-    from nyc_rental.assets.listings import ValidatedListingsType
     from nyc_rental.core.schema import coerce_validated
+    from nyc_rental.defs.assets.listings import ValidatedListingsType
 
     good = coerce_validated(clean_listings(raw({}, {})).frame)
     assert check_dagster_type(ValidatedListingsType, good).success

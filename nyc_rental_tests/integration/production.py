@@ -8,7 +8,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from dagster import DagsterInstance
-from dagster._core.instance.ref import InstanceRef
 
 from nyc_rental_tests.integration.dagster_dev import REPO, DagsterUI, ctrl_c, free_port, start_in_session, wait_for
 from nyc_rental_tests.services import postgres_database, rabbitmq_vhost
@@ -63,7 +62,7 @@ class ProductionStack(DagsterUI):
         before = os.environ.get("DAGSTER_PG_URL")
         os.environ["DAGSTER_PG_URL"] = self.env["DAGSTER_PG_URL"].replace("postgresql://", "postgresql+psycopg2://")
         try:  # the storage reads the URL when it is built; the test process's environment is left as it was
-            return DagsterInstance.from_ref(InstanceRef.from_dir(str(self.state / "dagster")))
+            return DagsterInstance.from_config(str(self.state / "dagster"))
         finally:
             if before is None:
                 del os.environ["DAGSTER_PG_URL"]

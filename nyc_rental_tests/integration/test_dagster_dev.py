@@ -5,7 +5,7 @@ import itertools
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nyc_rental.tracking import CHAMPION, MODEL_NAME
+from nyc_rental.ml.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import synthetic_delivery, week_counts
 from nyc_rental_tests.integration.dagster_dev import ui_screenshots
 
@@ -59,6 +59,7 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
         "raw_listings_freshness_sensor": "RUNNING",
         "close_mlflow_runs_of_failed_runs": "RUNNING",
         "finish_mlflow_runs_of_successful_runs": "RUNNING",
+        "stop_processes_of_lost_runs": "RUNNING",
     }
 
 

@@ -7,10 +7,9 @@ import time
 import duckdb
 import pytest
 from dagster import DagsterInstance
-from dagster._core.instance.ref import InstanceRef
 from mlflow.tracking import MlflowClient
 
-from nyc_rental.tracking import CHAMPION, MODEL_NAME
+from nyc_rental.ml.tracking import CHAMPION, MODEL_NAME
 from nyc_rental_tests.helpers import synthetic_delivery, warehouse_held_open, week_counts
 from nyc_rental_tests.integration.conftest import new_dev
 from nyc_rental_tests.integration.dagster_dev import FINISHED, wait_for
@@ -68,7 +67,7 @@ def model_in_progress(dev, skip: set[str]) -> dict | None:
 
 def claimed_slots(dagster_home) -> dict[str, list[str]]:
     """The runs holding or waiting for a slot of each pool, read from the instance as the daemon sees it."""
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
         storage = instance.event_log_storage
         infos = {pool: storage.get_concurrency_info(pool) for pool in POOLS}
         return {pool: [s.run_id for s in info.claimed_slots + info.pending_steps] for pool, info in infos.items()}

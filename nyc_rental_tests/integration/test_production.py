@@ -12,9 +12,9 @@ import pytest
 from dagster import DagsterEventType
 from mlflow.tracking import MlflowClient
 
-from nyc_rental.launcher import celery_steps_in_flight
-from nyc_rental.resources import Warehouse
-from nyc_rental.tracking import CHAMPION, EXPERIMENT, MODEL_NAME
+from nyc_rental.ml.tracking import CHAMPION, EXPERIMENT, MODEL_NAME
+from nyc_rental.runtime.launcher import celery_steps_in_flight
+from nyc_rental.storage.warehouse import Warehouse
 from nyc_rental_tests.helpers import serving_champion, synthetic_delivery
 from nyc_rental_tests.integration.dagster_dev import FINISHED, REPO, max_in_flight, wait_for
 from nyc_rental_tests.integration.production import ProductionStack
@@ -110,7 +110,7 @@ def test_a_backfill_runs_its_steps_on_two_celery_workers_over_postgres_and_the_m
     # The README's commands against the production stores: the report, predict, serve.
     commands = bash_commands(section(PRODUCTION))
     export = next(command for command in commands if command.startswith("export "))
-    predict = next(command for command in commands if "nyc_rental.predict" in command)
+    predict = next(command for command in commands if "nyc_rental.cli.predict" in command)
     assert set(commands) == {"make prod", export, "make report", predict, "make serve"}, commands
     priced = stack.root / "priced.csv"
     script = "\n".join([export, "make report", predict])

@@ -1,0 +1,103 @@
+"""Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run."""
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SensorResult,
+    run_failure_sensor,
+    run_status_sensor,
+    sensor,
+)
+
+from nyc_rental.core.landing import LandingState, scan_landing
+from nyc_rental.defs.jobs import weekly_pipeline
+from nyc_rental.defs.partitions import is_known_week
+from nyc_rental.defs.resources import LandingFolder
+from nyc_rental.ml.tracking import ModelRegistry
+from nyc_rental.runtime.launcher import stop_process_of_lost_run
+from nyc_rental.settings import sensor_interval_seconds
+
+
+@sensor(
+    job=weekly_pipeline,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Requests one weekly_pipeline run for the week of each delivery that lands (or changes) in the landing "
+        "folder, once it has stopped growing. The run key holds the content hash: the same bytes never run "
+        "twice, a corrected file always runs. Files it cannot use are reported in its log; deliveries are "
+        "never moved or changed."
+    ),
+)
+def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingFolder) -> SensorResult:
+    scan = scan_landing(landing.folder, LandingState.from_json(context.cursor), is_known_week)
+    for problem in scan.problems:
+        context.log.warning(f"cannot use a file in {landing.folder}: {problem}")
+    requests = [
+        RunRequest(
+            run_key=new.run_key,
+            partition_key=new.week_key,
+            tags={"nyc_rental/delivery": new.delivery.path.name, "nyc_rental/sha256": new.delivery.sha256},
+        )
+        for new in scan.deliveries
+    ]
+    for new in scan.deliveries:
+        context.log.info(f"{new.delivery.path.name}: requesting week {new.week_key}")
+    return SensorResult(run_requests=requests, cursor=scan.state.to_json())
+
+
+@run_failure_sensor(
+    name="close_mlflow_runs_of_failed_runs",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    description=(
+        "A run whose process died (killed, out of memory), or whose steps ran in processes of their own, "
+        "leaves its MLflow run open: this marks the MLflow runs of every failed Dagster run of this code "
+        "location FAILED when they are still RUNNING, with a `dagster_failure` tag saying why."
+    ),
+)
+def close_mlflow_runs_of_failed_runs(context: RunFailureSensorContext, registry: ModelRegistry) -> None:
+    _end_mlflow_runs(context, registry, "FAILED", context.failure_event.message or "the Dagster run failed")
+
+
+@run_failure_sensor(
+    name="stop_processes_of_lost_runs",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    description=(
+        "A run that run monitoring failed because the Celery worker executing one of its steps died keeps a "
+        "process waiting for that step's result, which can never arrive: this stops that process (when it is "
+        "still the one the run recorded, on this host). Any other failed run is left alone."
+    ),
+)
+def stop_processes_of_lost_runs(context: RunFailureSensorContext) -> None:
+    stopped = stop_process_of_lost_run(context.instance, context.dagster_run, context.failure_event.message or "")
+    if stopped is not None:
+        context.log.info(f"stopped {stopped.describe()} of run {context.dagster_run.run_id}: its step was lost")
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    name="finish_mlflow_runs_of_successful_runs",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    description=(
+        "Under the multiprocess and Celery executors no step knows it is the run's last: each leaves the MLflow "
+        "run RUNNING, and this ends the MLflow runs of every successful Dagster run of this code location "
+        "FINISHED (in-process runs end theirs after the last step; this finds nothing open)."
+    ),
+)
+def finish_mlflow_runs_of_successful_runs(context: RunStatusSensorContext, registry: ModelRegistry) -> None:
+    _end_mlflow_runs(context, registry, "FINISHED")
+
+
+def _end_mlflow_runs(context, registry: ModelRegistry, status: str, reason: str | None = None) -> None:
+    run_id = context.dagster_run.run_id
+    for ended in registry.end_open_runs(run_id, status, reason):
+        context.log.info(
+            f"MLflow run {ended} of Dagster run {run_id} marked {status}" + (f": {reason}" if reason else "")
+        )

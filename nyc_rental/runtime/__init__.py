@@ -1,0 +1,7 @@
+"""Instance plugins: the executor (executor.py), the run launcher (launcher.py) and the cores a step may use
+(capacity.py).
+
+This folder is the only place that imports Dagster's private API (`dagster._…`): every such name is imported
+here, bounded by the Dagster version pin in pyproject.toml (`<1.14`), and covered by a test
+(nyc_rental_tests/runtime/). The rest of the package imports what is public from `dagster` itself.
+"""

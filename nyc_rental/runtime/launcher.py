@@ -1,0 +1,262 @@
+"""The run launcher: Dagster's default one, plus the health check run monitoring needs to fail dead runs.
+
+Dagster's DefaultRunLauncher starts each run as a process of the code server, and the code server marks a
+run failed when that process dies. When everything dies together (a power cut, a reboot, the OOM killer
+taking `dagster dev`'s whole process group), nothing is left to notice: the run stays STARTED, holds its
+pool slots, and every later run waits for them. The default launcher cannot tell run monitoring whether a
+run's process lives. This one can: the platform's executor records, when a run starts executing, its
+process id, its host, the machine's boot and the moment the process started (`RunWorker`). Run monitoring
+(`run_monitoring` in dagster.yaml) asks every poll and fails a run whose process is gone; the daemon then
+frees its slots, run retries re-run it and `close_mlflow_runs_of_failed_runs` closes its MLflow run.
+
+A run is only reported dead when that is certain: the machine has restarted since, or no process with that
+id exists, or the process with that id started at another moment (the id was reused). Start moments are
+clock ticks since boot on Linux, so a change of the wall clock cannot make a live run look dead. A run that
+recorded no such identity or ran on another host is reported running.
+
+Under the Celery executor a step runs in a worker's process, and a worker killed mid-step takes the step's
+task with it: the run's process would wait for its result forever. So the check also looks at the steps a
+Celery worker of this host took and has not finished: when that worker process is gone (or its id now
+belongs to a process that started after the step), the run is failed, naming the step and the worker.
+Workers on other hosts cannot be seen from here.
+
+The health check only reads state: run monitoring calls it every poll and acts on its verdict. Stopping the
+waiting run process of such a run is the sensor `stop_processes_of_lost_runs`' work, once the run has failed
+(`stop_process_of_lost_run`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import MetadataValue
+from dagster._core.events import DagsterEventType, EngineEventData
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
+from dagster._core.storage.dagster_run import DagsterRun
+
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class RunWorker:
+    """The process that executes a run, as it recorded itself: enough to recognise it later, or its absence."""
+
+    pid: int
+    host: str
+    boot: str
+    started: str
+    recorded_at: float = 0.0
+
+    @classmethod
+    def of_this_process(cls, pid: int) -> RunWorker:
+        return cls(pid=pid, host=this_host(), boot=boot_id(), started=start_mark(pid) or "")
+
+    def metadata(self) -> dict:
+        return {
+            "pid": MetadataValue.text(str(self.pid)),
+            "host": MetadataValue.text(self.host),
+            "boot_id": MetadataValue.text(self.boot),
+            "process_started": MetadataValue.text(self.started),
+        }
+
+    def describe(self) -> str:
+        when = dt.datetime.fromtimestamp(self.recorded_at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"process {self.pid} on {self.host} (recorded {when})"
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def is_this_host(host: str) -> bool:
+    return host in _LOCAL_NAMES or host == socket.gethostname() or host == socket.getfqdn()
+
+
+def boot_id() -> str:
+    """The machine's boot (Linux); empty where the system does not say."""
+    try:
+        return _BOOT_ID.read_text().strip()
+    except OSError:
+        return ""
+
+
+def start_mark(pid: int) -> str | None:
+    """When process `pid` started, in a form the wall clock does not move (clock ticks since boot on Linux,
+    psutil's creation time elsewhere); None when no such process runs (gone, or a zombie)."""
+    if (_PROC / "self" / "stat").exists():
+        try:
+            stat = (_PROC / str(pid) / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        state, *rest = stat.rsplit(")", 1)[1].split()
+        return None if state in ("Z", "X") else f"ticks {rest[18]}"
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return None
+        return f"created {process.create_time():.0f}"
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:
+        return ""
+
+
+def worker_event(pid: int, step_keys) -> EngineEventData:
+    """The executor's "Executing steps in process" event data: Dagster's, with this process's identity."""
+    stock = EngineEventData.in_process(pid, step_keys).metadata
+    return EngineEventData(metadata={**stock, **RunWorker.of_this_process(pid).metadata()})
+
+
+def recorded_worker(instance, run: DagsterRun) -> RunWorker | None:
+    """The process that executes `run`, as the platform's executor recorded it; None if it did not."""
+    records = instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=True, limit=50
+    ).records
+    for record in records:
+        data = record.event_log_entry.dagster_event.engine_event_data
+        metadata = data.metadata if data else {}
+        if {"pid", "host", "boot_id", "process_started"} <= metadata.keys():
+            return RunWorker(
+                pid=int(metadata["pid"].value),
+                host=metadata["host"].value,
+                boot=metadata["boot_id"].value,
+                started=metadata["process_started"].value,
+                recorded_at=record.event_log_entry.timestamp,
+            )
+    return None
+
+
+def worker_health(worker: RunWorker | None) -> CheckRunHealthResult:
+    """FAILED only when the recorded process certainly no longer runs; RUNNING otherwise."""
+    if worker is None:
+        return CheckRunHealthResult(WorkerStatus.RUNNING, "the run recorded no process this launcher can check")
+    if not is_this_host(worker.host):
+        return CheckRunHealthResult(WorkerStatus.RUNNING, f"cannot see processes of {worker.host} from here")
+    gone = f"the run's {worker.describe()} no longer exists"
+    why = "the machine, `dagster dev` or the code server stopped while the run was in progress"
+    if worker.boot and worker.boot != boot_id():
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"{gone}: the machine has restarted since")
+    now = start_mark(worker.pid)
+    if now is None:
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"{gone}: {why}")
+    if now and worker.started and now != worker.started:
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"{gone} (its id now belongs to another process): {why}")
+    return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {worker.pid} is alive")
+
+
+@dataclass(frozen=True)
+class CeleryStep:
+    """A step a Celery worker took: the worker's name (name@host) and, once the step started, its process."""
+
+    step_key: str
+    worker: str
+    pid: int | None = None
+    started_at: float = 0.0
+
+    @property
+    def host(self) -> str:
+        return self.worker.rsplit("@", 1)[-1]
+
+
+_STEP_ENDED = {
+    DagsterEventType.STEP_SUCCESS,
+    DagsterEventType.STEP_FAILURE,
+    DagsterEventType.STEP_SKIPPED,
+    DagsterEventType.STEP_UP_FOR_RETRY,
+}
+
+
+def celery_steps_in_flight(instance, run: DagsterRun) -> list[CeleryStep]:
+    """The steps of `run` that a Celery worker took and that have not ended, from the run's events."""
+    kinds = {DagsterEventType.ENGINE_EVENT, DagsterEventType.STEP_START, *_STEP_ENDED}
+    in_flight: dict[str, CeleryStep] = {}
+    for record in instance.get_records_for_run(run.run_id, of_type=kinds, ascending=True).records:
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        key = event.step_key
+        if event.event_type == DagsterEventType.ENGINE_EVENT:
+            data = event.engine_event_data
+            if key and data and "Celery worker" in data.metadata:  # the worker's "Executing steps" event
+                in_flight[key] = CeleryStep(key, str(data.metadata["Celery worker"].value))
+        elif event.event_type == DagsterEventType.STEP_START and key in in_flight:
+            in_flight[key] = CeleryStep(key, in_flight[key].worker, event.pid, entry.timestamp)
+        elif key in in_flight:
+            del in_flight[key]
+    return list(in_flight.values())
+
+
+def started_at(pid: int) -> float | None:
+    """When process `pid` started, in seconds since the epoch (Linux); None when it does not run."""
+    mark = start_mark(pid)
+    if not mark:
+        return None
+    if mark.startswith("created "):  # psutil's creation time, off Linux
+        return float(mark.split()[1])
+    boot = next(int(line.split()[1]) for line in (_PROC / "stat").read_text().splitlines() if line.startswith("btime"))
+    return boot + int(mark.split()[1]) / os.sysconf("SC_CLK_TCK")
+
+
+def lost_step(step: CeleryStep) -> str | None:
+    """Why `step` can never finish (its worker process is gone), or None while it may."""
+    if step.pid is None or not is_this_host(step.host):
+        return None
+    began = started_at(step.pid)
+    # btime has a resolution of a second: a process that started within 2 s of the step could be the worker.
+    if began is not None and began <= step.started_at + 2:
+        return None
+    return (
+        f"step {step.step_key} was executing in process {step.pid} of Celery worker {step.worker}, which no longer "
+        f"exists (the worker was killed or restarted mid-step): {LOST_RESULT}"
+    )
+
+
+# How a run failed for a lost Celery step reads (the failure message run monitoring records quotes it).
+LOST_RESULT = "its result can never arrive"
+
+
+def stop_process_of_lost_run(instance, run: DagsterRun, failure: str) -> RunWorker | None:
+    """SIGKILL the process of `run`, failed with message `failure`, when the run failed because a Celery step's
+    worker is gone (the process still waits for a result that cannot come) and the process is still the one
+    recorded; the process stopped, or None."""
+    if LOST_RESULT not in failure:
+        return None
+    worker = recorded_worker(instance, run)
+    if worker is None or not is_this_host(worker.host) or not worker.started:
+        return None
+    if start_mark(worker.pid) != worker.started:
+        return None
+    try:
+        os.kill(worker.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return None
+    return worker
+
+
+class MonitoredRunLauncher(DefaultRunLauncher):
+    """Dagster's default run launcher (runs as processes of the code server) that run monitoring can ask
+    whether a run's process still exists (`run_launcher` in dagster.yaml)."""
+
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        return True
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        worker = recorded_worker(self._instance, run)
+        health = worker_health(worker)
+        if health.status != WorkerStatus.RUNNING:
+            return health
+        for step in celery_steps_in_flight(self._instance, run):
+            why = lost_step(step)
+            if why:
+                return CheckRunHealthResult(WorkerStatus.FAILED, why)
+        return health

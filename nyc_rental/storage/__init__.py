@@ -1,0 +1,2 @@
+"""The warehouse: the Warehouse resource (warehouse.py) over one of two backends (duckdb_backend.py,
+postgres_backend.py), the tables' shape and its evolution (evolution.py), and the IO manager (io_manager.py)."""
