@@ -9,7 +9,7 @@ Dagster's instance (deploy/dagster.yaml) keeps runs and events in Postgres. Ctrl
 service that exits on its own (killed, out of memory) is started again; one that keeps exiting stops everything
 and the script exits non-zero.
 
-Everything secret comes from the environment (see README, "Production profile"); nothing is printed with its
+Everything secret comes from the environment (see docs/production.md); nothing is printed with its
 password. Databases that do not exist yet are created on the server the URLs name.
 """
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers and not os.environ.get("NYC_RENTAL_CELERY_BROKER"):
         missing.append("NYC_RENTAL_CELERY_BROKER")
     if missing:
-        sys.exit(f"set {', '.join(missing)} (README, 'Production profile')")
+        sys.exit(f"set {', '.join(missing)} (docs/production.md)")
 
     state = Path(os.environ.get("NYC_RENTAL_PROD_HOME") or REPO / ".prod").resolve()
     dagster_home, logs = state / "dagster", state / "logs"

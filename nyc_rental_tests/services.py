@@ -20,7 +20,7 @@ POSTGRES_ADMIN_URL = os.environ.get("NYC_RENTAL_TEST_POSTGRES_URL", "postgresql:
 
 
 def unavailable(what: str, reason: str) -> None:
-    message = f"{what} is not reachable ({reason}); start it (see README, 'Production profile') to run this test"
+    message = f"{what} is not reachable ({reason}); start it (see docs/production.md) to run this test"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)

@@ -81,7 +81,7 @@ def test_the_demo_generates_a_week_and_runs_it(home, tmp_path):
     copy, so the runs stay out of the repository), whose run queue gives each run's model one thread of two
     cores. Without it (a throwaway instance) the model's OpenMP threads take both cores, and a test run beside
     it made this test take 100 s instead of 13. One small week, with the row_count floor lowered to match
-    (`--min-rows`); `make demo`'s two weeks of 20,000 listings and the default floor run in the README
+    (`--min-rows`); `make demo`'s two weeks of 20,000 listings and the default floor run in the
     walkthrough (integration), which checks the lines it prints."""
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()

@@ -1,27 +1,71 @@
-"""The README's commands, as the walkthrough and production tests run them."""
+"""The documentation's commands, as the walkthrough and production tests run them.
+
+The walkthrough is the page docs/getting-started.md; the production profile's commands are on docs/production.md
+(its title, `# Production profile`, is the section test_production.py asks for).
+"""
 
 import re
 import textwrap
+from pathlib import Path
 
 from nyc_rental_tests.integration.dagster_dev import REPO
 
+DOCS = REPO / "docs"
+WALKTHROUGH = DOCS / "getting-started.md"
 PRODUCTION = "Production profile"
+
+
+def page_text(page: Path = WALKTHROUGH) -> str:
+    return page.read_text()
+
+
+def walkthrough_text() -> str:
+    """The walkthrough page, whose ```bash blocks the walkthrough test runs."""
+    return page_text(WALKTHROUGH)
 
 
 def readme_text() -> str:
     return (REPO / "README.md").read_text()
 
 
+def _heading_section(title: str, text: str) -> str | None:
+    """The text under the heading `title` (any level) of `text`, up to the next heading of the same or a higher
+    level (headings inside fenced code blocks are not headings)."""
+    lines = text.splitlines(keepends=True)
+    fenced, start, level = False, None, 0
+    for number, line in enumerate(lines):
+        if re.match(r"^ *(```|~~~)", line):
+            fenced = not fenced
+            continue
+        heading = None if fenced else re.match(r"^(#{1,6}) +(.*?) *#* *$", line)
+        if heading is None:
+            continue
+        if start is None:
+            if heading.group(2) == title:
+                start, level = number + 1, len(heading.group(1))
+        elif len(heading.group(1)) <= level:
+            return "".join(lines[start:number])
+    return None if start is None else "".join(lines[start:])
+
+
 def section(title: str, text: str | None = None) -> str:
-    """The text of the README's `## title` section, up to the next `## ` heading."""
-    found = re.search(rf"(?ms)^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text or readme_text())
-    assert found, f"README has no section '## {title}'"
-    return found.group(1)
+    """The text under the heading `title` of `text`, or of the one documentation page (README.md, docs/**/*.md)
+    that has such a heading, up to the next heading of the same or a higher level."""
+    if text is not None:
+        found = _heading_section(title, text)
+        assert found is not None, f"no section '{title}' in the text given"
+        return found
+    pages = [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]
+    found = {page: _heading_section(title, page.read_text()) for page in pages}
+    found = {page: body for page, body in found.items() if body is not None}
+    assert len(found) == 1, f"expected one page with a heading '{title}', found {sorted(map(str, found))}"
+    return next(iter(found.values()))
 
 
 def without_section(title: str, text: str | None = None) -> str:
-    text = text or readme_text()
-    return text.replace(section(title, text), "")
+    text = text if text is not None else walkthrough_text()
+    body = _heading_section(title, text)
+    return text if body is None else text.replace(body, "")
 
 
 def bash_commands(text: str) -> list[str]:

@@ -107,10 +107,10 @@ def test_a_backfill_runs_its_steps_on_two_celery_workers_over_postgres_and_the_m
     artifacts = {artifact.path for artifact in client.list_artifacts(finished[0].info.run_id)}
     assert "feature_importance.png" in artifacts
 
-    # The README's commands against the production stores: the report, predict, serve.
+    # The production page's commands against the production stores: the report, predict, serve.
     commands = bash_commands(section(PRODUCTION))
     export = next(command for command in commands if command.startswith("export "))
-    predict = next(command for command in commands if "nyc_rental.cli.predict" in command)
+    predict = next(command for command in commands if "nyc-rental predict" in command)
     assert set(commands) == {"make prod", export, "make report", predict, "make serve"}, commands
     priced = stack.root / "priced.csv"
     script = "\n".join([export, "make report", predict])
