@@ -106,9 +106,11 @@ serve: $(INSTALLED)
 
 # The documentation site (MkDocs Material, docs/ and mkdocs.yml): `make docs` builds it into site/, strictly
 # (a broken link or a page missing from the navigation fails); `make docs-serve` serves it while you edit.
+docs: export NO_MKDOCS_2_WARNING = 1
 docs: $(INSTALLED)
 	$(BIN)/mkdocs build --strict
 
+docs-serve: export NO_MKDOCS_2_WARNING = 1
 docs-serve: $(INSTALLED)
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
 

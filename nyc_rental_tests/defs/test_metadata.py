@@ -85,6 +85,34 @@ def test_charts_fit_in_place_whatever_the_labels():
         inline_chart("x" * 1000, "too long")
 
 
+def test_charts_fit_the_value_column_of_a_laptop_window():
+    """With the navigation shown, a 1366-pixel-wide window gives a metadata value about 310 pixels on model's and
+    test_metrics' pages (scripts/ui_screenshots.py measures it): the charts are narrower, their bars inside."""
+    names = [f"calculated_host_listings_count_{i}" for i in range(30)]
+    shares = [("Manhattan", 44.3), ("Brooklyn", 41.1), ("Queens", 11.6), ("Bronx", 2.2), ("Staten Island", 0.8)]
+    charts = [
+        bar_chart([(name, 30.0 - i) for i, name in enumerate(names)], "importance"),
+        bar_chart(shares, "borough shares %", reference=[44, 41, 12, 2, 1]),
+        line_chart([(i, 30 + i % 3) for i in range(52)], "test MAE by week", ("2019-07-01", "2020-06-22")),
+    ]
+    for chart in charts:
+        svg = inline_svg(chart.value)
+        (width,) = re.findall(r"<svg [^>]*width='(\d+)'", svg)
+        assert int(width) <= 290
+        assert all(int(x) + int(length) <= int(width) for x, length in re.findall(r"M(\d+),\d+h(\d+)", svg))
+    # The bars start where their longest label ends: short borough names leave the bars more room.
+    (start,) = set(re.findall(r"M(\d+),", inline_svg(charts[1].value)))
+    assert int(start) < 170
+
+
+def test_markdown_tables_may_break_after_an_underscore_of_a_header_or_a_long_word():
+    """In a narrow column the UI wraps them there (a zero-width space), never inside a short name."""
+    frame = pd.DataFrame({"model_version": [1], "input": ["calculated_host_listings_count"], "room": ["room_type"]})
+    header, _, row = markdown_table(frame).value.splitlines()
+    assert header == "| model_\u200bversion | input | room |"
+    assert row == "| 1 | calculated_\u200bhost_\u200blistings_\u200bcount | room_type |"
+
+
 def test_markdown_tables_round_as_told_and_show_gaps_as_dashes():
     frame = pd.DataFrame({"borough": ["Bronx", "Queens"], "mae": [32.856247140816386, float("nan")], "n": [3, 4]})
     assert markdown_table(frame, {"mae": ".2f"}).value.splitlines()[2:] == [

@@ -205,6 +205,15 @@ def newcomer_sees_the_story(dagster_url: str, mlflow_url: str, folder: Path) -> 
     # validated_listings' page lists its columns, with their types.
     text = seen["validated_listings_text"]
     assert "Columns" in text and all(column in text for column in ("neighbourhood_group", "room_type", "price"))
+    # On a laptop (1440×900 and 1366×768, navigation shown) the inline charts and tables of these three pages show
+    # whole: none has its right edge cut off (by window, "asset: entry" -> pixels cut off).
+    assert seen["laptop_cut_off"] == {"1440x900": {}, "1366x768": {}}, seen["laptop_cut_off"]
+    charts = {
+        "model: feature_importance_plot",
+        "test_metrics: test_mae_by_week_plot",
+        "validated_listings: borough_shares_plot",
+    }
+    assert charts <= set(seen["laptop_room"]["1366x768"]), seen["laptop_room"]  # measured, not missed
     # The MLflow experiment opens on its runs, each named after its week and run.
     assert "/experiments/" in seen["mlflow_url"]
     assert any(name.startswith("week 2019-07-01") for name in seen["mlflow_run_names"]), seen["mlflow_run_names"]

@@ -4,6 +4,12 @@ The UI renders a Markdown metadata entry in the page only when it is shorter tha
 (any useful PNG as a data URI) hides behind a [Show Markdown] button. An SVG of a few bars or one line, written
 tersely and put in a `data:image/svg+xml` URI, fits: these charts are built to stay under that limit (fewer
 bars when the labels are long), and the full-size PNGs go to the week's MLflow run.
+
+They are drawn at a fixed WIDTH: the page shows an entry's value in the third column of a Key | Timestamp | Value
+table, beside the page's left navigation and its definition sidebar. On a laptop's 1366-pixel-wide window with the
+navigation shown, that column has about 310 pixels where the longest key is `nyc_rental/one_row_per_week`
+(model's and test_metrics' pages); a wider chart widens the table past its box, cutting off the right edge
+(scripts/ui_screenshots.py measures it at 1440×900 and 1366×768).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from dagster import MetadataValue
 
 # The UI's limit for showing Markdown in place (ui-core MetadataEntry.tsx: `mdStr.length < 1000`).
 INLINE_LIMIT = 1000
-WIDTH = 380
+WIDTH = 280
+# The 11-pixel sans-serif labels take about 5.6 pixels a character (Chromium's); the bars' labels are given 6.5.
+LABEL_PX = 6.5
 BLUE = "steelblue"
 GREY = "silver"
 
@@ -61,15 +69,20 @@ def bar_chart(values: Sequence[tuple[str, float]], alt: str, reference: Sequence
 
 def _bars(values: Sequence[tuple[str, float]], reference: Sequence[float] | None) -> str:
     # Each set of bars is one path of thick horizontal strokes: a dozen characters a bar.
+    # The labels end where the longest needs (at most 166 pixels in, for 24 characters and a number), the bars
+    # take the rest of WIDTH.
     top = max([abs(v) for _, v in values] + list(reference or [])) or 1.0
     step = 19 if reference else 16
+    texts = [f"{label[:24]} {_number(value)}" for label, value in values]
+    end = min(166, round(LABEL_PX * max(len(text) for text in texts)))
+    start, length = end + 4, WIDTH - end - 10
     labels, bars, grey = [], [], []
-    for i, (label, value) in enumerate(values):
+    for i, (text, (_, value)) in enumerate(zip(texts, values)):
         y = 2 + step * i
-        labels.append(f"<text x='166' y='{y + 10}'>{label[:24]} {_number(value)}</text>")
-        bars.append(f"M170,{y + 6}h{max(round(200 * abs(value) / top), 1)}")
+        labels.append(f"<text x='{end}' y='{y + 10}'>{text}</text>")
+        bars.append(f"M{start},{y + 6}h{max(round(length * abs(value) / top), 1)}")
         if reference:
-            grey.append(f"M170,{y + 14}h{max(round(200 * reference[i] / top), 1)}")
+            grey.append(f"M{start},{y + 14}h{max(round(length * reference[i] / top), 1)}")
     body = "<style>text{text-anchor:end}</style>" + "".join(labels)
     body += f"<path d='{''.join(bars)}' stroke='{BLUE}' stroke-width='12'/>"
     if reference:

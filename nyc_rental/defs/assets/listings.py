@@ -16,7 +16,7 @@ from nyc_rental.defs.assets.columns import (
     validated_listings_schema,
 )
 from nyc_rental.defs.assets.inline_plots import bar_chart
-from nyc_rental.defs.assets.metadata import markdown_table, table_value
+from nyc_rental.defs.assets.metadata import markdown_table
 from nyc_rental.defs.config import fields_of
 from nyc_rental.defs.partitions import week_of_partition
 from nyc_rental.defs.resources import WAREHOUSE_POOL, DataTests, LandingFolder
@@ -165,9 +165,7 @@ def validated_listings(
             "drift_reference": reference or "none (no earlier validated week)",
             **({"kl_divergence": float(f"{drift['kl_divergence']:.4g}")} if "kl_divergence" in drift else {}),
             "tests_passed": MetadataValue.json(sorted(outcomes)),
-            "column_profile": table_value(
-                profiling.column_profile(validated), {name: "number or date" for name in profiling.PROFILE_COLUMNS[4:]}
-            ),
+            "column_profile": _profile_table(profiling.column_profile(validated)),
             "price_histogram": _histogram_table(profiling.price_histogram(validated.price)),
         },
     )
@@ -183,7 +181,27 @@ def _borough_shares_chart(shares: dict, reference_shares: dict | None) -> Metada
     return bar_chart(bars, "borough shares %, grey: reference week", reference=reference)
 
 
-def _histogram_table(histogram: pd.DataFrame, width: int = 24) -> MetadataValue:
+def _profile_table(profile: pd.DataFrame) -> MetadataValue:
+    """Each column's null share, distinct values and range (min – median – max, for numbers and dates) as a
+    Markdown table narrow enough to show whole on a laptop's page (the page's **Columns** give the types)."""
+
+    def spread(row) -> str:
+        if pd.isna(row["min"]):
+            return "–"
+        return " – ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in row[["min", "median", "max"]])
+
+    table = pd.DataFrame(
+        {
+            "column": profile["column"],
+            "null %": profile["null_pct"],
+            "distinct": profile["distinct"],
+            "min – median – max": profile.apply(spread, axis=1),
+        }
+    )
+    return markdown_table(table, {"null %": "g", "distinct": ",d"})
+
+
+def _histogram_table(histogram: pd.DataFrame, width: int = 16) -> MetadataValue:
     """The price histogram as a small Markdown table with a bar per range, short enough for the UI to show
     inline (it shows Markdown under 1,000 characters in place, longer behind a button)."""
     longest = max(int(histogram.listings.max()), 1) if len(histogram) else 1
