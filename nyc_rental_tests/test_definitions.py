@@ -43,6 +43,7 @@ def test_the_data_checks_are_blocking_and_partitioned_like_their_asset_and_fresh
     assert not freshness.blocking and freshness.asset_key == AssetKey("raw_listings") and not freshness.partitions_def
 
 
+@pytest.mark.integration  # a CLI process of its own
 def test_dagster_definitions_validate_passes_on_the_workspace(home):
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     command = [str(REPO / ".venv" / "bin" / "dagster"), "definitions", "validate", "-w", "workspace.yaml"]
@@ -53,6 +54,7 @@ def test_dagster_definitions_validate_passes_on_the_workspace(home):
     assert "Validation successful" in done.stdout + done.stderr
 
 
+@pytest.mark.integration  # a CLI process of its own
 def test_dg_checks_and_lists_the_project_from_the_repository_root(home):
     """`dg check defs` and `dg list defs` as a user types them in the repository root (pyproject's [tool.dg])."""
     dg = Path(sys.executable).parent / "dg"
@@ -76,6 +78,7 @@ def test_dg_checks_and_lists_the_project_from_the_repository_root(home):
     }
 
 
+@pytest.mark.integration  # a CLI process of its own
 def test_the_demo_generates_a_week_and_runs_it(home, tmp_path):
     """As `make demo` runs it: with DAGSTER_HOME an instance configured as the repository's `.dagster/` (here a
     copy, so the runs stay out of the repository), whose run queue gives each run's model one thread of two

@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, FloatMetadataValue, IntMetadataValue, instance_for_test
 from mlflow.tracking import MlflowClient
 
-from nyc_rental import settings
+from nyc_rental import cli, settings
 from nyc_rental.cli import report
 from nyc_rental.definitions import build_defs
 from nyc_rental.ml.tracking import git_commit
@@ -460,24 +460,33 @@ def test_mlflow_models_predict_prices_a_csv_file(trained, tmp_path):
     np.testing.assert_allclose(predicted, prices_of_predict_command(model, pd.read_csv(source)), rtol=0, atol=1e-9)
 
 
-def test_predict_writes_the_rows_with_a_predicted_price_under_the_data_folder(trained, tmp_path):
+def test_predict_writes_the_rows_with_a_predicted_price_under_the_data_folder(trained, tmp_path, monkeypatch, capsys):
     """As a user runs it, `nyc-rental predict FILE` from anywhere: the priced file goes under NYC_RENTAL_HOME's
     predictions/ folder, never into the working directory."""
     source = trained.delivery
     output = trained.home / "predictions" / f"{source.name.split('.')[0]}_predicted.csv"
-    env = {**os.environ, "NYC_RENTAL_HOME": str(trained.home)}
+    monkeypatch.setenv("NYC_RENTAL_HOME", str(trained.home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    command = [str(Path(sys.executable).parent / "nyc-rental"), "predict", str(source)]
-    done = subprocess.run(command, env=env, cwd=elsewhere, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert list(elsewhere.iterdir()) == [] and f"-> {output}" in done.stdout
-    assert "nyc_rental_price version 1" in done.stdout + done.stderr
-    assert "warning" not in done.stderr  # a whole delivery lacks nothing the model reads
+    monkeypatch.chdir(elsewhere)
+    assert cli.main(["predict", str(source)]) == 0
+    said = capsys.readouterr()
+    assert list(elsewhere.iterdir()) == [] and f"-> {output}" in said.out
+    assert "nyc_rental_price version 1" in said.out + said.err
+    assert "warning" not in said.err  # a whole delivery lacks nothing the model reads
     priced = pd.read_csv(output)
     original = pd.read_csv(source)
     assert len(priced) == len(original) and list(priced.columns) == [*original.columns, "predicted_price"]
     assert priced.predicted_price.notna().all() and (priced.predicted_price >= 0).all()
+
+
+def test_the_console_script_lists_its_commands_and_refuses_an_unknown_one():
+    script = str(Path(sys.executable).parent / "nyc-rental")
+    listed = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and all(c in listed.stdout for c in ("demo", "report", "predict", "promote"))
+    unknown = subprocess.run([script, "train"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "unknown command 'train'" in unknown.stderr
 
 
 def test_predict_warns_naming_the_columns_the_model_reads_that_a_file_lacks(trained, tmp_path, monkeypatch, capsys):
