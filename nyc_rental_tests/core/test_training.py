@@ -5,6 +5,7 @@ from threadpoolctl import threadpool_limits
 
 from nyc_rental.core.cleaning import clean_listings
 from nyc_rental.core.delivery import RAW_COLUMNS
+from nyc_rental.core.evaluation import input_importance
 from nyc_rental.core.features import ListingColumns, OutOfFoldPrediction, boosting_features, model_input
 from nyc_rental.core.splitting import assign_splits
 from nyc_rental.core.training import (
@@ -144,3 +145,13 @@ def test_the_thread_count_does_not_change_the_model(estimator, splits):
             model = fit_candidate(params, splits["train"], splits["val"]).model
             predictions.append(predict_prices(model, splits["test"].drop(columns="price")))
     np.testing.assert_allclose(predictions[0], predictions[1], rtol=1e-12)
+
+
+def test_an_input_the_model_never_reads_has_no_importance(fitted, splits):
+    """The importance on `model`'s page: the unshuffled score and each shuffle's on the same sampled rows, so
+    shuffling a column the model never reads (the listing's id, the host's name) changes nothing."""
+    val = splits["val"]
+    assert len(val) > 500  # more than it scores here: it draws its rows
+    importance = input_importance(fitted.model, val, max_rows=500)
+    assert abs(importance["id"]) < 1e-9 and abs(importance["host_name"]) < 1e-9, importance
+    assert importance.iloc[0] > 1  # what the model does read matters, in dollars of val MAE
