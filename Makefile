@@ -35,12 +35,12 @@ $(INSTALLED): pyproject.toml setup.py $(LOCK)
 	touch $@
 
 # `dg dev`, `dg check defs` and `dagster dev` run in this folder read .env (Dagster loads it): the instance and
-# data of `make dev`, unless the environment sets DAGSTER_HOME or NYC_RENTAL_HOME. Written once; delete it to
-# refresh (it holds this folder's absolute path, as DAGSTER_HOME must be absolute).
+# data of `make dev`, unless the environment sets DAGSTER_HOME or NYC_RENTAL_HOME. Written when missing (make
+# install, dev, validate): delete it after moving this folder (it holds its absolute path: DAGSTER_HOME must be).
 .env:
 	printf '%s\n' 'DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster}' 'NYC_RENTAL_HOME=$${NYC_RENTAL_HOME:-$(CURDIR)/data}' > $@
 
-install: $(INSTALLED)
+install: $(INSTALLED) .env
 
 demo: $(INSTALLED)
 	$(BIN)/nyc-rental demo --weeks 2 --rows 20000
@@ -60,7 +60,7 @@ lock: $(INSTALLED)
 
 # Dagster's `dg dev` (webserver, daemon and code server) on the project of pyproject.toml's [tool.dg]; the same
 # instance and data as `dagster dev -w workspace.yaml`, which keeps working.
-dev: $(INSTALLED)
+dev: $(INSTALLED) .env
 	$(DG) dev --host $(UI_HOST) --port $(UI_PORT)
 
 # The production profile as separate services (deploy/prod.py; docs/production.md): Postgres behind
@@ -75,7 +75,7 @@ prod: export NYC_RENTAL_CELERY_BROKER ?= pyamqp://127.0.0.1:5672//
 prod: $(INSTALLED)
 	$(BIN)/python deploy/prod.py --ui-port $(UI_PORT)
 
-validate: $(INSTALLED)
+validate: $(INSTALLED) .env
 	$(DG) check defs
 	$(BIN)/dagster definitions validate -w workspace.yaml
 

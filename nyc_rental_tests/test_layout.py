@@ -2,12 +2,14 @@
 Dagster's private API (`dagster._…`) imported from nyc_rental/runtime/ only."""
 
 import ast
+import re
 import subprocess
 
 from nyc_rental_tests.conftest import REPO
 
 PACKAGE = REPO / "nyc_rental"
 RUNTIME = PACKAGE / "runtime"
+PRIVATE_MODULE = re.compile(r"dagster\._\w+(\.\w+)*$")
 FOLDERS = {"core", "defs", "storage", "ml", "runtime", "cli", "synthetic"}
 
 
@@ -20,9 +22,13 @@ def python_files() -> list:
 
 
 def private_dagster_imports(path) -> list[str]:
-    """`import dagster._x`, `from dagster._x import y` and `from dagster import _y` in `path`, with their lines."""
+    """`import dagster._x`, `from dagster._x import y` and `from dagster import _y` in `path`, with their lines; and
+    a string naming such a module (an instance's settings name a class by its module)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and PRIVATE_MODULE.match(node.value):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value}")
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -17,8 +17,8 @@ from nyc_rental.storage.warehouse import Warehouse, WarehouseError
 
 # Concurrency pools (limit 1 each in .dagster/dagster.yaml): on the DuckDB file, steps that write the warehouse
 # take turns, and one model trains at a time. Steps that only read it (the checks) wait out a writer through the
-# lock retry (see warehouse.py). The production instance (deploy/dagster.yaml) leaves both pools unlimited:
-# Postgres takes concurrent writers, and the Celery workers bound the trainers.
+# lock retry (nyc_rental/storage/duckdb_backend.py). The production instance (deploy/dagster.yaml) leaves both
+# pools unlimited: Postgres takes concurrent writers, and the Celery workers bound the trainers.
 WAREHOUSE_POOL = "warehouse"
 TRAINING_POOL = "training"
 

@@ -1,4 +1,5 @@
-"""Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run."""
+"""Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run; a run failed for a lost
+Celery step has its waiting process stopped."""
 
 from dagster import (
     DagsterRunStatus,

@@ -11,7 +11,12 @@ from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.test_utils import freeze_time
 
-__all__ = ["freeze_time", "step_started"]
+__all__ = ["DEFAULT_RUN_COORDINATOR", "NO_COMPUTE_LOGS", "freeze_time", "step_started"]
+
+# Instance settings the tests give a temporary instance, naming classes of Dagster's private modules (an instance's
+# yaml names a class by its module): runs launched at once, without the run queue; no captured step output.
+DEFAULT_RUN_COORDINATOR = {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}
+NO_COMPUTE_LOGS = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
 
 
 def step_started(instance: DagsterInstance, run: DagsterRun, step_key: str, pid: int) -> None:

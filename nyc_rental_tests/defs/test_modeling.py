@@ -606,6 +606,7 @@ def test_threads_are_the_cores_shared_by_the_runs_that_may_run_at_once(tmp_path)
     from dagster import build_init_resource_context
 
     from nyc_rental.runtime.capacity import runs_at_once
+    from nyc_rental.runtime.testing import DEFAULT_RUN_COORDINATOR
     from nyc_rental.storage.warehouse import Warehouse
 
     cores = len(os.sched_getaffinity(0))
@@ -617,8 +618,7 @@ def test_threads_are_the_cores_shared_by_the_runs_that_may_run_at_once(tmp_path)
 
     assert at_once("shipped", concurrency={"runs": {"max_concurrent_runs": 2}}) == 2
     assert at_once("no_limit", concurrency={"runs": {"max_concurrent_runs": -1}}) == cores
-    no_queue = {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}
-    assert at_once("no_queue", run_coordinator=no_queue) == 1
+    assert at_once("no_queue", run_coordinator=DEFAULT_RUN_COORDINATOR) == 1
 
     (tmp_path / "run").mkdir()
     overrides = {"concurrency": {"runs": {"max_concurrent_runs": 2}}}

@@ -41,7 +41,7 @@ CORRECT = ".venv/bin/nyc-rental demo --deliver-only --weeks 1 --first-week 2019-
 REPORT = "make report"
 MLFLOW_UI = "make mlflow-ui"
 PROMOTE = "make promote VERSION=1"
-PREDICT = ".venv/bin/nyc-rental predict data/incoming/listings_2019-07-10.csv --output priced.csv"
+PREDICT = ".venv/bin/nyc-rental predict data/incoming/listings_2019-07-10.csv"
 SERVE = "make serve"
 VALIDATE = "make validate"
 RUN_BY_CI = {"make test", "make test-all"}
@@ -117,6 +117,8 @@ def test_the_walkthrough_verbatim(checkout):
     try:
         ui = DagsterUI(3000)
         wait_for("make dev to serve the code location on port 3000", ui.location_loaded, 180)
+        started = (checkout / "make-dev.log").read_text()
+        assert "bin/dg dev " in started and "SupersessionWarning" not in started, started[-3000:]  # dg, not dagster dev
         # The demo's runs are in the run history, tagged as the sensor tags a delivery's run.
         for week, name in (("2019-07-01", "listings_2019-07-03.csv"), ("2019-07-08", "listings_2019-07-10.csv")):
             (demo_run,) = ui.week_runs(week)
@@ -160,11 +162,12 @@ def test_the_walkthrough_verbatim(checkout):
         assert str(MlflowClient(uri, uri).get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "1"
 
         priced = run(PREDICT, checkout)
-        assert "with nyc_rental_price version 1 -> priced.csv" in priced
-        assert (checkout / "priced.csv").read_text().count("\n") == 20_001
+        written = checkout / "data" / "predictions" / "listings_2019-07-10_predicted.csv"
+        assert f"with nyc_rental_price version 1 -> {written}" in priced
+        assert written.read_text().count("\n") == 20_001
         run(mlflow_predict_command(), checkout)
-        predictions = json.loads((checkout / "predictions.json").read_text())["predictions"]
-        expected = pd.read_csv(checkout / "priced.csv").predicted_price
+        predictions = json.loads((data / "predictions.json").read_text())["predictions"]
+        expected = pd.read_csv(written).predicted_price
         assert len(predictions) == 20_000 and (pd.Series(predictions).round(2) - expected).abs().max() < 0.006
 
         serve = start_in_session(["bash", "-c", SERVE], checkout, user_env(), checkout / "make-serve.log")

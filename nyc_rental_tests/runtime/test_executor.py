@@ -10,6 +10,7 @@ from nyc_rental.runtime.executor import (
     PatientConcurrencyContext,
     patient_in_process_executor,
 )
+from nyc_rental.runtime.testing import NO_COMPUTE_LOGS
 
 POOL = "training"
 HOLDER = "a-run-that-holds-the-slot"
@@ -41,7 +42,7 @@ def test_a_step_blocked_by_its_pool_sleeps_until_the_slot_is_free_then_runs(tmp_
         "concurrency": {"pools": {"granularity": "op", "default_limit": 1}},
         # No `tail -F` capturing the step's output: started from this test's thread, the tails sometimes ignored
         # Dagster's SIGTERM and each cleanup waited its 30 s timeout (the run took 62 s, seen in CI).
-        "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"},
+        "compute_logs": NO_COMPUTE_LOGS,
     }
     with DagsterInstance.local_temp(str(tmp_path), overrides=overrides) as instance:
         storage = instance.event_log_storage
