@@ -31,7 +31,6 @@ $(INSTALLED): pyproject.toml setup.py $(LOCK)
 		$(BIN)/python -m pip install --quiet --upgrade pip && \
 		$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"; \
 	fi
-	$(MAKE) --no-print-directory .env
 	touch $@
 
 # `dg dev`, `dg check defs` and `dagster dev` run in this folder read .env (Dagster loads it): the instance and

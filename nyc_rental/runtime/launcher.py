@@ -43,6 +43,8 @@ from dagster._core.storage.dagster_run import DagsterRun
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 _PROC = Path("/proc")
+# How a run failed for a lost Celery step reads (the failure message run monitoring records quotes it).
+LOST_RESULT = "its result can never arrive"
 
 
 @dataclass(frozen=True)
@@ -218,10 +220,6 @@ def lost_step(step: CeleryStep) -> str | None:
         f"step {step.step_key} was executing in process {step.pid} of Celery worker {step.worker}, which no longer "
         f"exists (the worker was killed or restarted mid-step): {LOST_RESULT}"
     )
-
-
-# How a run failed for a lost Celery step reads (the failure message run monitoring records quotes it).
-LOST_RESULT = "its result can never arrive"
 
 
 def stop_process_of_lost_run(instance, run: DagsterRun, failure: str) -> RunWorker | None:

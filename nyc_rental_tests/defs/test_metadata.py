@@ -10,7 +10,6 @@ from dagster import (
     AssetKey,
     FloatMetadataValue,
     IntMetadataValue,
-    TableMetadataValue,
     TableSchemaMetadataValue,
     TextMetadataValue,
 )
@@ -20,7 +19,7 @@ from nyc_rental.core.quality import QualityThresholds, column_names, row_count, 
 from nyc_rental.core.schema import ValidatedListings
 from nyc_rental.definitions import build_defs
 from nyc_rental.defs.assets.inline_plots import TooLong, bar_chart, inline_chart, line_chart
-from nyc_rental.defs.assets.metadata import markdown_table, table_value
+from nyc_rental.defs.assets.metadata import markdown_table
 from nyc_rental.defs.checks import _metadata
 from nyc_rental.storage.io_manager import ONE_ROW_PER_WEEK
 from nyc_rental_tests.helpers import inline_svg
@@ -119,17 +118,6 @@ def test_markdown_tables_round_as_told_and_show_gaps_as_dashes():
         "| Bronx | 32.86 | 3 |",
         "| Queens | – | 4 |",
     ]
-
-
-def test_a_frame_becomes_a_table_with_typed_columns_and_plain_values():
-    frame = pd.DataFrame({"column": ["a", "b"], "n": [1, 2], "share": [0.5, float("nan")], "ok": [True, False]})
-    value = table_value(frame)
-    assert isinstance(value, TableMetadataValue)
-    assert [(c.name, c.type) for c in value.schema.columns] == [
-        ("column", "string"), ("n", "int"), ("share", "float"), ("ok", "bool")
-    ]  # fmt: skip
-    assert value.records[1].data == {"column": "b", "n": 2, "share": None, "ok": False}
-    assert type(value.records[0].data["n"]) is int
 
 
 def test_check_settings_are_text_and_measurements_stay_numbers():

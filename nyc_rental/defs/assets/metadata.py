@@ -9,7 +9,7 @@ in place (inline_plots.py).
 import re
 
 import pandas as pd
-from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
+from dagster import MetadataValue
 
 BREAK = "\u200b"  # zero-width space: where a line may break
 LONG_WORD = re.compile(r"\S{16,}")
@@ -41,36 +41,3 @@ def markdown_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -
         "| " + " | ".join(cell(c, v) for c, v in zip(columns, row)) + " |" for row in frame.itertuples(index=False)
     ]
     return MetadataValue.md("\n".join(lines))
-
-
-def _plain(value):
-    """A cell as TableRecord takes it: str, int, float, bool or None (pandas' gaps become None)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
-def table_value(frame: pd.DataFrame, types: dict[str, str] | None = None) -> MetadataValue:
-    """A frame as a table the UI shows with sortable columns (`types`: a column's declared type, default by
-    its dtype)."""
-    types = types or {}
-
-    def type_of(name: str) -> str:
-        if name in types:
-            return types[name]
-        dtype = frame[name].dtype
-        if pd.api.types.is_bool_dtype(dtype):
-            return "bool"
-        if pd.api.types.is_integer_dtype(dtype):
-            return "int"
-        if pd.api.types.is_float_dtype(dtype):
-            return "float"
-        return "string"
-
-    schema = TableSchema(columns=[TableColumn(name=str(name), type=type_of(name)) for name in frame.columns])
-    records = [
-        TableRecord({str(k): _plain(v) for k, v in zip(frame.columns, row)}) for row in frame.itertuples(index=False)
-    ]
-    return MetadataValue.table(records=records, schema=schema)
