@@ -19,7 +19,7 @@ DOCS_PORT ?= 8000
 DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg
 
 .PHONY: install lock demo test test-all dev prod validate report promote clean-data mlflow-ui serve docs docs-serve \
-	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-warehouse bench-pool-wait bench-scale bench-quality
+	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-warehouse bench-pool-wait bench-scale bench-quality bench-range
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
 $(INSTALLED): pyproject.toml setup.py $(LOCK)
@@ -142,3 +142,6 @@ bench-scale: $(INSTALLED)
 
 bench-quality: $(INSTALLED)
 	$(BIN)/python benchmarks/model_quality.py
+
+bench-range: $(INSTALLED)
+	$(BIN)/python benchmarks/price_range.py

@@ -15,14 +15,16 @@ from dagster import Definitions, EnvVar, ExecutorDefinition, definitions, multip
 from nyc_rental import settings
 from nyc_rental.defs.assets.listings import clean_listings, raw_listings, validated_listings
 from nyc_rental.defs.assets.modeling import model, splits, test_metrics
+from nyc_rental.defs.assets.portfolio import portfolio_prices
 from nyc_rental.defs.checks import data_checks
 from nyc_rental.defs.freshness import raw_listings_freshness_checks, raw_listings_freshness_sensor
-from nyc_rental.defs.jobs import promote_model, weekly_pipeline
-from nyc_rental.defs.resources import DataTests, LandingFolder
+from nyc_rental.defs.jobs import promote_model, reprice_portfolio, weekly_pipeline
+from nyc_rental.defs.resources import DataTests, LandingFolder, PortfolioFile
 from nyc_rental.defs.sensors import (
     close_mlflow_runs_of_failed_runs,
     finish_mlflow_runs_of_successful_runs,
     incoming_listings_sensor,
+    reprice_portfolio_on_new_champion,
     stop_processes_of_lost_runs,
 )
 from nyc_rental.ml.tracking import EXPERIMENT, ModelRegistry, mlflow_run
@@ -63,6 +65,7 @@ def resources_for(home: Path, executor: str = "in_process") -> dict:
         "warehouse": warehouse,
         "io_manager": WarehouseIOManager(warehouse=warehouse),
         "landing": LandingFolder(path=str(settings.incoming_dir(home))),
+        "portfolio": PortfolioFile(path=str(settings.portfolio_file(home))),
         "data_tests": DataTests(warehouse=warehouse),
         "mlflow": mlflow_run.configured(
             {
@@ -82,15 +85,16 @@ def build_defs(home: Path | None = None, executor: str | None = None) -> Definit
     NYC_RENTAL_EXECUTOR, else in-process)."""
     executor = executor or settings.executor_name()
     return Definitions(
-        assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics],
+        assets=[raw_listings, clean_listings, validated_listings, splits, model, test_metrics, portfolio_prices],
         asset_checks=[data_checks, *raw_listings_freshness_checks],
-        jobs=[weekly_pipeline, promote_model],
+        jobs=[weekly_pipeline, promote_model, reprice_portfolio],
         sensors=[
             incoming_listings_sensor,
             raw_listings_freshness_sensor,
             close_mlflow_runs_of_failed_runs,
             finish_mlflow_runs_of_successful_runs,
             stop_processes_of_lost_runs,
+            reprice_portfolio_on_new_champion,
         ],
         resources=resources_for(home or settings.nyc_rental_home(), executor),
         # weekly_pipeline and materializations launched from the UI; promote_model always runs in-process.

@@ -40,6 +40,11 @@ def nyc_rental_home() -> Path:
     return Path(os.environ.get("NYC_RENTAL_HOME") or DEFAULT_HOME).resolve()
 
 
+def portfolio_file(home: Path | None = None) -> Path:
+    """The company's own properties, priced every week by `portfolio_prices`."""
+    return (home or nyc_rental_home()) / "portfolio.csv"
+
+
 def incoming_dir(home: Path | None = None) -> Path:
     """The landing folder where weekly deliveries are dropped."""
     return (home or nyc_rental_home()) / "incoming"

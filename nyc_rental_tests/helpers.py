@@ -156,7 +156,8 @@ def warehouse_held_open(path: Path) -> Iterator[int]:
 @contextmanager
 def serving_champion(tracking_uri: str) -> Iterator[Callable[[list[dict]], list[float]]]:
     """`mlflow models serve` of the champion from `tracking_uri` on a free port, as a user starts it (uvicorn
-    from the virtualenv's PATH); yields a function posting records to /invocations and returning predictions."""
+    from the virtualenv's PATH); yields a function posting records (and params) to /invocations and returning
+    predictions."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -168,10 +169,11 @@ def serving_champion(tracking_uri: str) -> Iterator[Callable[[list[dict]], list[
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
 
-    def invocations(records: list[dict]) -> list[float]:
+    def invocations(records: list[dict], params: dict | None = None) -> list:
+        body = {"dataframe_records": records, **({"params": params} if params else {})}
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations",
-            data=json.dumps({"dataframe_records": records}).encode(),
+            data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as answer:

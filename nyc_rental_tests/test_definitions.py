@@ -18,7 +18,7 @@ from nyc_rental.definitions import build_defs
 from nyc_rental.defs.partitions import weekly_partitions
 from nyc_rental_tests.conftest import REPO
 
-ASSETS = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
+ASSETS = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics", "portfolio_prices")
 
 
 def test_every_asset_has_a_description_a_code_version_and_its_group(home):
@@ -27,7 +27,7 @@ def test_every_asset_has_a_description_a_code_version_and_its_group(home):
         node = graph.get(AssetKey(name))
         assert node.description, name
         assert node.code_version, name
-        assert node.group_name in ("listings", "modeling"), name
+        assert node.group_name in ("listings", "modeling", "portfolio"), name
         assert node.partitions_def is not None, name
 
 
@@ -68,13 +68,14 @@ def test_dg_checks_and_lists_the_project_from_the_repository_root(home):
     defs = json.loads(listed.stdout)
     assert sorted(asset["asset_key"] for asset in defs["assets"]) == sorted(ASSETS)
     assert {check["name"] for check in defs["asset_checks"]} == {*DATA_TESTS, "freshness_check"}
-    assert {job["name"] for job in defs["jobs"]} >= {"weekly_pipeline", "promote_model"}
+    assert {job["name"] for job in defs["jobs"]} >= {"weekly_pipeline", "promote_model", "reprice_portfolio"}
     assert {sensor["name"] for sensor in defs["sensors"]} == {
         "incoming_listings_sensor",
         "raw_listings_freshness_sensor",
         "close_mlflow_runs_of_failed_runs",
         "finish_mlflow_runs_of_successful_runs",
         "stop_processes_of_lost_runs",
+        "reprice_portfolio_on_new_champion",
     }
 
 

@@ -31,8 +31,8 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
-ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]
-GROUPS = ["listings", "modeling"]
+ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics", "portfolio_prices"]
+GROUPS = ["listings", "modeling", "portfolio"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

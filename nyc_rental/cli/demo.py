@@ -5,6 +5,10 @@ then runs its requests in this process, with the tags the sensor's daemon gives 
 SHA-256, the run key and the sensor's name) plus `nyc_rental/launched_by=demo`. The daemon of `make dev`
 then knows these deliveries as run: its sensor does not run them again.
 
+The demo also writes a synthetic portfolio of the company's own properties ($NYC_RENTAL_HOME/portfolio.csv, about
+200 of them, a fifth priced well off the market) when there is none, so each week's portfolio_prices has
+properties to flag.
+
 The runs go to the Dagster instance of DAGSTER_HOME when it is set (`make demo` uses `.dagster/`, the
 same instance `make dev` shows), else to a throwaway one.
 """
@@ -22,11 +26,13 @@ from dagster import DagsterInstance, Definitions, RunRequest, build_sensor_conte
 
 from nyc_rental import settings
 from nyc_rental.core.delivery import week_start
+from nyc_rental.core.portfolio import FLAGS
 from nyc_rental.core.quality import QualityThresholds
 from nyc_rental.definitions import QUIET, build_defs
 from nyc_rental.defs.sensors import incoming_listings_sensor
 from nyc_rental.synthetic import (
     delivery_file_name,
+    generate_portfolio,
     generate_weeks,
     rows_before_partial_export,
     without_most_of_manhattan,
@@ -47,6 +53,7 @@ class WeekSummary:
     model_version: str | None
     test_mae: float | None
     promoted: bool | None
+    flags: dict[str, int] | None = None
 
     def line(self) -> str:
         def count(n):
@@ -57,6 +64,8 @@ class WeekSummary:
         if self.test_mae is not None:
             verdict = "became champion" if self.promoted else "not promoted"
             model = f"  model v{self.model_version}: test MAE {self.test_mae:.2f}, {verdict}"
+        if self.flags:
+            model += "  portfolio: " + ", ".join(f"{count} {name}" for name, count in self.flags.items())
         return (
             f"{self.week}  {'ok    ' if self.success else 'FAILED'}  delivered {count(self.delivered):>7}  "
             f"cleaned {count(self.cleaned):>7}  validated {count(self.validated):>7}  "
@@ -88,6 +97,9 @@ def summarize(week: str, result) -> WeekSummary:
         model_version=rows("test_metrics", "model_version"),
         test_mae=rows("test_metrics", "test_mae"),
         promoted=rows("test_metrics", "promoted"),
+        flags=None
+        if rows("portfolio_prices", "properties") is None
+        else {name: rows("portfolio_prices", name) for name in FLAGS},
     )
 
 
@@ -144,6 +156,18 @@ def write_demo_deliveries(
     return paths
 
 
+PORTFOLIO_ROWS = 200
+
+
+def write_demo_portfolio(path: Path, seed: int) -> None:
+    """The synthetic portfolio, unless the company's own is there (it is never overwritten)."""
+    if path.exists():
+        print(f"{path} exists: left as it is")
+        return
+    write_delivery(generate_portfolio(PORTFOLIO_ROWS, seed=seed), path)
+    print(f"wrote {path} ({PORTFOLIO_ROWS} properties of the company, some priced well off the market)")
+
+
 def main(argv: list[str] | None = None, prog: str = "nyc-rental demo") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", type=int, default=2, help="how many consecutive weeks (default 2)")
@@ -173,6 +197,7 @@ def main(argv: list[str] | None = None, prog: str = "nyc-rental demo") -> int:
     home = settings.nyc_rental_home()
     incoming = settings.incoming_dir(home)
     paths = write_demo_deliveries(incoming, args.weeks, args.rows, args.first_week, args.seed, args.drift)
+    write_demo_portfolio(settings.portfolio_file(home), args.seed)
     if args.deliver_only:
         return 0
     defs = build_defs(home)

@@ -1,6 +1,6 @@
 """`nyc-rental report`: every week in the warehouse, side by side (what each step kept, the model's
-test MAE, the champion's on the same rows and whether the model became champion), read from the tables the
-assets write."""
+test MAE, the champion's on the same rows, whether the model became champion, and how many of the company's
+properties ask under, within or over the market's range), read from the tables the assets write."""
 
 import argparse
 import sys
@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 
 from nyc_rental import settings
+from nyc_rental.core.portfolio import FLAGS
 from nyc_rental.storage.warehouse import Warehouse
 
 COUNTED = ("raw_listings", "clean_listings", "validated_listings")
@@ -24,6 +25,10 @@ def weeks_table(warehouse: Warehouse) -> pd.DataFrame:
         kept = metrics.set_index("week").reindex(columns=columns)  # a store older than a column reads it as empty
         renamed = {"champion_version": "champion_before", "champion_test_mae": "champion_mae"}
         frame = frame.join(kept.rename(columns=renamed), how="left")
+    priced = warehouse.read_all("portfolio_prices")
+    if len(priced) and not frame.empty:
+        flags = priced.groupby(["week", "flag"]).size().unstack(fill_value=0).reindex(columns=list(FLAGS), fill_value=0)
+        frame = frame.join(flags, how="left")
     if frame.empty:
         return frame
     frame.index = pd.to_datetime(frame.index).date
@@ -36,6 +41,9 @@ def render(frame: pd.DataFrame) -> str:
     for column in ("raw", "clean", "validated"):
         if column in shown:
             shown[column] = shown[column].map(lambda n: "-" if pd.isna(n) else f"{int(n):,}")
+    for column in FLAGS:
+        if column in shown:
+            shown[column] = shown[column].map(lambda n: "-" if pd.isna(n) else f"{int(n)}")
     for column in ("test_mae", "champion_mae"):
         if column in shown:
             shown[column] = shown[column].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")

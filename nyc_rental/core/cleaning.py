@@ -54,7 +54,7 @@ def parse_price(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.str.replace(r"[\s$,]", "", regex=True), errors="coerce")
 
 
-def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def parse_listings(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Typed columns, and for each column the rows whose non-empty value did not parse."""
     text = raw[list(REQUIRED_COLUMNS)].apply(lambda column: column.str.strip())
     present = text.notna() & (text != "")
@@ -107,7 +107,7 @@ def _where(raw: pd.DataFrame, mask: pd.Series) -> list[str]:
 
 def clean_listings(raw: pd.DataFrame, rules: CleaningRules = CleaningRules()) -> CleaningResult:
     """Parse and type a week's raw rows, then drop rows by the course's rules and count every drop."""
-    frame, unparseable = _parse(raw)
+    frame, unparseable = parse_listings(raw)
     keep = pd.Series(True, index=raw.index)
     counts, examples = {}, {}
     for rule, mask in _rules(raw, frame, unparseable, rules):

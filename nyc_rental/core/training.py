@@ -176,6 +176,7 @@ class Candidate:
     validation: Scores
     fit_seconds: float
     extras: dict = field(default_factory=dict)
+    val_predicted: np.ndarray | None = None  # the served prices of the val rows: what the price range calibrates on
 
 
 def fit_candidate(params: ModelParams, train: pd.DataFrame, val: pd.DataFrame) -> Candidate:
@@ -184,11 +185,12 @@ def fit_candidate(params: ModelParams, train: pd.DataFrame, val: pd.DataFrame) -
     started = time.perf_counter()
     model.fit(train.drop(columns=[TARGET]), train[TARGET].to_numpy(dtype=float))
     seconds = time.perf_counter() - started
-    validation = score(val[TARGET], model.predict(val.drop(columns=[TARGET])))
+    predicted = model.predict(val.drop(columns=[TARGET]))
+    validation = score(val[TARGET], predicted)
     extras = {}
     if params.estimator == "random_forest" and params.oob_score:
         extras["oob_r2"] = float(model.named_steps["regressor"].oob_score_)
-    return Candidate(params, model, validation, seconds, extras)
+    return Candidate(params, model, validation, seconds, extras, np.clip(predicted, 0.0, None))
 
 
 def best_of(candidates: list[Candidate]) -> Candidate:

@@ -1,7 +1,9 @@
-"""Jobs: the weekly pipeline the sensor and backfills run, and the manual promotion of a model."""
+"""Jobs: the weekly pipeline the sensor and backfills run, the manual promotion of a model and the portfolio's
+re-pricing."""
 
 from dagster import AssetSelection, Config, OpExecutionContext, define_asset_job, job, op
 
+from nyc_rental.defs.assets.portfolio import portfolio_prices
 from nyc_rental.defs.freshness import raw_listings_freshness_checks
 from nyc_rental.ml.tracking import ModelRegistry
 from nyc_rental.runtime.executor import patient_in_process_executor
@@ -14,8 +16,18 @@ from nyc_rental.runtime.executor import patient_in_process_executor
 # its sensor runs it (freshness.py), never a week's run.
 weekly_pipeline = define_asset_job(
     name="weekly_pipeline",
-    selection=AssetSelection.groups("listings", "modeling") - AssetSelection.checks(*raw_listings_freshness_checks),
-    description="One week through raw → clean → (checks) → validated listings → splits → model → test_metrics.",
+    selection=AssetSelection.groups("listings", "modeling", "portfolio")
+    - AssetSelection.checks(*raw_listings_freshness_checks),
+    description=(
+        "One week through raw → clean → (checks) → validated listings → splits → model → test_metrics → "
+        "portfolio_prices."
+    ),
+)
+
+reprice_portfolio = define_asset_job(
+    name="reprice_portfolio",
+    selection=AssetSelection.assets(portfolio_prices),
+    description="A week's portfolio priced again by the current champion (sensor reprice_portfolio_on_new_champion).",
 )
 
 

@@ -1,5 +1,5 @@
-"""Resources: the landing folder, the data tests' parameters and the concurrency pools (the warehouse and its IO
-manager are in nyc_rental/storage/)."""
+"""Resources: the landing folder, the portfolio file, the data tests' parameters and the concurrency pools (the
+warehouse and its IO manager are in nyc_rental/storage/)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ class LandingFolder(ConfigurableResource):
 
     def deliveries_of_week(self, week: dt.date) -> tuple[list[Delivery], list[str]]:
         return deliveries_of_week(self.folder, week)
+
+
+class PortfolioFile(ConfigurableResource):
+    """The company's own properties to price every week (`$NYC_RENTAL_HOME/portfolio.csv`); only ever read."""
+
+    path: str
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path)
 
 
 class DataTests(fields_of(QualityThresholds, base=ConfigurableResource)):

@@ -1,21 +1,25 @@
 """Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run; a run failed for a lost
-Celery step has its waiting process stopped."""
+Celery step has its waiting process stopped; a champion changed by hand re-prices the latest week's portfolio."""
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
+    RunsFilter,
     RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
+    SkipReason,
     run_failure_sensor,
     run_status_sensor,
     sensor,
 )
 
 from nyc_rental.core.landing import LandingState, scan_landing
-from nyc_rental.defs.jobs import weekly_pipeline
+from nyc_rental.defs.jobs import reprice_portfolio, weekly_pipeline
 from nyc_rental.defs.partitions import is_known_week
 from nyc_rental.defs.resources import LandingFolder
 from nyc_rental.ml.tracking import ModelRegistry
@@ -102,3 +106,58 @@ def _end_mlflow_runs(context, registry: ModelRegistry, status: str, reason: str 
         context.log.info(
             f"MLflow run {ended} of Dagster run {run_id} marked {status}" + (f": {reason}" if reason else "")
         )
+
+
+UNFINISHED = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
+
+
+def _latest_week(instance, asset: str) -> str | None:
+    weeks = instance.get_materialized_partitions(AssetKey(asset))
+    return max(weeks) if weeks else None
+
+
+def _priced_by(instance, week: str) -> str | None:
+    """The champion version of the latest materialization of the week's portfolio_prices."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey("portfolio_prices"), asset_partitions=[week]), limit=1
+    ).records
+    if not records:
+        return None
+    entry = records[0].asset_materialization.metadata.get("champion_version")
+    return None if entry is None else str(entry.value)
+
+
+@sensor(
+    job=reprice_portfolio,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "When the champion changes other than by a weekly run (make promote, the promote_model job, the MLflow UI), "
+        "prices the latest week's portfolio again with it. It waits while any run is unfinished (a weekly run "
+        "prices its own portfolio with the champion it decides), and asks once per change of champion."
+    ),
+)
+def reprice_portfolio_on_new_champion(context: SensorEvaluationContext, registry: ModelRegistry):
+    champion = registry.champion()
+    if champion is None:
+        return SkipReason(f"{registry.model_name} has no champion yet")
+    version = str(champion.version)
+    if version == context.cursor:
+        return SkipReason(f"the champion is still v{version}")
+    unfinished = context.instance.get_runs_count(RunsFilter(statuses=UNFINISHED))
+    if unfinished:
+        return SkipReason(f"champion v{version}: waiting for {unfinished} unfinished run(s) to end")
+    week = _latest_week(context.instance, "test_metrics")
+    priced_by = None if week is None else _priced_by(context.instance, week)
+    if week is None or priced_by == version:
+        return SensorResult(skip_reason=f"champion v{version}: nothing to price again", cursor=version)
+    context.log.info(f"champion v{version} (portfolio of week {week} priced by v{priced_by}): pricing it again")
+    return SensorResult(
+        run_requests=[RunRequest(partition_key=week, tags={"nyc_rental/champion_version": version})], cursor=version
+    )

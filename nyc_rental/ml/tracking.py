@@ -85,7 +85,7 @@ MLFLOW_RUN_CONFIG = {
 
 # What a saved model needs to load. Pinned from this environment, as MLflow's inference would, without the
 # subprocess that inference starts to load the model (about 15 s of every weekly run).
-MODEL_PACKAGES = ("mlflow", "nyc-rental", "numpy", "pandas", "scikit-learn", "scipy", "skops")
+MODEL_PACKAGES = ("mlflow", "nyc-rental", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops")
 
 
 def model_requirements() -> list[str]:

@@ -161,6 +161,26 @@ def generate_weeks(
     return deliveries
 
 
+PORTFOLIO_SEED_STREAM = 7_000  # the portfolio's listings are drawn apart from every delivery's
+OFF_MARKET_SHARE = 0.1  # of the portfolio asked at about twice the market, and as many at about half of it
+
+
+def generate_portfolio(rows: int = 200, seed: int = 42, snapshot: datetime.date = datetime.date(2019, 7, 1)):
+    """A property-management company's own listings in the delivery's columns, `price` its asking price: most at
+    the synthetic market's own price, a tenth at about twice it and a tenth at about half of it, so that the weekly
+    portfolio_prices has properties to flag on day one."""
+    frame = generate_listings(rows, seed=seed + PORTFOLIO_SEED_STREAM, snapshot=snapshot, bad_rows=0)
+    rng = _rng(seed, PORTFOLIO_SEED_STREAM)
+    factor = np.ones(len(frame))
+    chosen = rng.permutation(len(frame))
+    off = int(round(len(frame) * OFF_MARKET_SHARE))
+    factor[chosen[:off]] = rng.uniform(1.9, 2.6, off)
+    factor[chosen[off : 2 * off]] = rng.uniform(0.35, 0.5, off)
+    frame["price"] = np.maximum(np.round(frame["price"].astype(float) * factor), rules.ListingLimits().min_price)
+    frame["price"] = frame["price"].astype(int)
+    return frame
+
+
 def without_most_of_manhattan(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     """A partial export, the drift check's textbook case: nine Manhattan listings in ten are missing."""
     manhattan = frame.index[frame.neighbourhood_group == "Manhattan"]

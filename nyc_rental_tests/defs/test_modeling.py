@@ -13,13 +13,23 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import DagsterEventType, DagsterInstance, FloatMetadataValue, IntMetadataValue, instance_for_test
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    FloatMetadataValue,
+    IntMetadataValue,
+    SkipReason,
+    build_sensor_context,
+    instance_for_test,
+)
 from mlflow.tracking import MlflowClient
 
 from nyc_rental import cli, settings
 from nyc_rental.cli import report
 from nyc_rental.definitions import build_defs
+from nyc_rental.defs.sensors import reprice_portfolio_on_new_champion
 from nyc_rental.ml.tracking import git_commit
+from nyc_rental.synthetic import write_delivery
 from nyc_rental_tests.conftest import deliver
 from nyc_rental_tests.helpers import (
     ONE_THREAD,
@@ -31,6 +41,7 @@ from nyc_rental_tests.helpers import (
     materialization_entries,
     materialization_metadata,
     merged,
+    read_table,
     run_week,
     serving_champion,
     synthetic_delivery,
@@ -148,6 +159,9 @@ def test_sample1_the_course_forest_reaches_its_mae_and_the_default_model_beats_i
     # scored against the forest, the champion, on the same rows: the default model takes over
     assert default_metrics["champion_test_mae"] == pytest.approx(forest_metrics["test_mae"])
     assert default_metrics["promoted"] is True
+    # the calibrated 80 % range holds 77 to 83 % of the real test prices, on either model (81.3 % and 80.x %)
+    for metrics in (forest_metrics, default_metrics):
+        assert 77 <= metrics["range80_coverage_percent"] <= 83, metrics["range80_coverage_percent"]
 
 
 def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back(
@@ -231,6 +245,20 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
             f"{metrics['champion_test_mae']:.2f}",
             str(metrics["promoted"]),
         ], printed
+
+    # the champion moved by hand: the sensor asks for the latest week's portfolio priced again, once per change
+    def reprice(cursor):
+        context = build_sensor_context(instance=instance, cursor=cursor, resources={"registry": registry})
+        return reprice_portfolio_on_new_champion(context)
+
+    registry = defs.resources["registry"]
+    promote.execute_in_process(run_config={"ops": {"set_champion": {"config": {"version": "3"}}}}, instance=instance)
+    asked = reprice(None)  # week 2019-07-08's portfolio was priced by v1 (the champion of its run)
+    assert [r.partition_key for r in asked.run_requests] == ["2019-07-08"] and asked.cursor == "3"
+    assert isinstance(reprice("3"), SkipReason)  # the same champion: nothing asked again
+    promote.execute_in_process(run_config={"ops": {"set_champion": {"config": {"version": "1"}}}}, instance=instance)
+    back = reprice("3")
+    assert back.run_requests == [] and back.cursor == "1"  # priced by v1 already
 
     versions = client(home).search_model_versions("name = 'nyc_rental_price'")
     tags = {str(v.version): v.tags for v in versions}
@@ -481,12 +509,111 @@ def test_predict_writes_the_rows_with_a_predicted_price_under_the_data_folder(tr
     assert priced.predicted_price.notna().all() and (priced.predicted_price >= 0).all()
 
 
+def test_the_champion_gives_a_calibrated_range_and_comparables_and_carries_what_they_need(trained, tmp_path):
+    """`params={"interval": 0.8}` and `{"comparables": 3}` on the pyfunc, as an MLflow user passes them; a version
+    downloaded and loaded from its folder alone gives the same."""
+    model = champion_as_mlflow_loads_it(trained.home)
+    rows = pd.read_csv(trained.delivery).head(40)
+    prices = model.predict(rows)  # no params: the prices, as every existing caller reads them
+    assert isinstance(prices, np.ndarray) and prices.shape == (40,)
+    ranged = model.predict(rows, params={"interval": 0.8})
+    assert list(ranged.columns) == ["price", "price_low", "price_high"]
+    np.testing.assert_allclose(ranged.price, prices, rtol=0, atol=1e-9)
+    assert (ranged.price_low <= ranged.price).all() and (ranged.price <= ranged.price_high).all()
+    half = (ranged.price_high - ranged.price) / np.sqrt(np.maximum(ranged.price, 10))
+    unclipped = ranged.price_low > 0
+    np.testing.assert_allclose(half[unclipped], half[unclipped].iloc[0], rtol=1e-9)  # ± grows with the price
+    wider = model.predict(rows, params={"interval": 0.9})
+    assert ((wider.price_high - wider.price_low) > (ranged.price_high - ranged.price_low)).all()
+    tested = materialization_metadata(trained.result, "test_metrics")
+    assert 70 <= tested["range80_coverage_percent"] <= 90 and tested["range80_mean_width"] > 0
+
+    found = model.predict(rows, params={"comparables": 3})
+    assert list(found.columns) == ["price", "comparables"]
+    listed = [json.loads(text) for text in found.comparables]
+    assert all(len(comparables) == 3 for comparables in listed)
+    for row, comparables in zip(rows.itertuples(), listed):
+        assert {c["room_type"] for c in comparables} == {row.room_type}
+        assert str(row.id) not in {c["id"] for c in comparables}  # the week's own listing is not its comparable
+    assert np.median([c["distance_km"] for comparables in listed for c in comparables]) < 2
+
+    version = str(client(trained.home).get_model_version_by_alias("nyc_rental_price", "champion").version)
+    folder = mlflow.artifacts.download_artifacts(f"models:/nyc_rental_price/{version}", dst_path=str(tmp_path))
+    alone = mlflow.pyfunc.load_model(folder)  # the folder alone: no store, no warehouse
+    again = alone.predict(rows, params={"interval": 0.8, "comparables": 3})
+    assert list(again.comparables) == list(found.comparables)
+    np.testing.assert_allclose(again.price_high, ranged.price_high, rtol=0, atol=1e-9)
+
+
+def test_the_portfolio_is_priced_by_the_champion_and_flagged_against_its_range(trained, monkeypatch, capsys):
+    """Asking twice the market is 'over', a third of it 'under', the market's own price 'within'; a value the
+    model cannot use fails the week naming its column and line, the stored week untouched; no file, no failure."""
+    home, path = trained.home, settings.portfolio_file(trained.home)
+    listings = pd.read_csv(trained.delivery)
+    market = champion_as_mlflow_loads_it(home).predict(listings, params={"interval": 0.8})
+    properties = listings[(market.price > 80).to_numpy()].head(30).reset_index(drop=True)
+    asking = market.price[(market.price > 80).to_numpy()].head(30).round().to_numpy()
+    asking[:5], asking[5:10] = asking[:5] * 2, (asking[5:10] / 3).round()
+    try:
+        write_delivery(properties.assign(price=asking.astype(int)), path)
+        priced = run_week(trained.defs, trained.instance, "2019-07-01", assets=["portfolio_prices"])
+        assert priced.success, failure_messages(priced)
+        metadata = materialization_metadata(priced, "portfolio_prices")
+        assert (metadata["over"], metadata["under"], metadata["within"]) == (5, 5, 20)
+        assert metadata["properties"] == 30 and metadata["champion_version"] == "1"
+        assert "+100%" in metadata["furthest_from_market"] and "| flag |" in metadata["furthest_from_market"]
+        stored = read_table(home, "portfolio_prices", "2019-07-01").set_index("id")
+        ids = properties.id.astype(str)
+        assert set(stored.loc[ids[:5], "flag"]) == {"over"} and set(stored.loc[ids[5:10], "flag"]) == {"under"}
+        monkeypatch.setenv("NYC_RENTAL_HOME", str(home))
+        assert report.main([]) == 0  # make report: the week's flags beside its scores
+        week_line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("2019-07-01"))
+        assert week_line.split()[-3:] == ["5", "20", "5"]
+
+        unusable = properties.assign(price=asking.astype(int).astype(object))
+        unusable.loc[1, "price"] = "ask me"
+        write_delivery(unusable, path)
+        refused = run_week(trained.defs, trained.instance, "2019-07-01", assets=["portfolio_prices"])
+        assert not refused.success
+        assert "portfolio.csv: column price has values that are not valid: line 3 ('ask me')" in failure_messages(
+            refused
+        )
+        assert len(read_table(home, "portfolio_prices", "2019-07-01")) == 30
+    finally:
+        path.unlink(missing_ok=True)
+    nothing = run_week(trained.defs, trained.instance, "2019-07-01", assets=["portfolio_prices"])
+    assert nothing.success
+    assert materialization_metadata(nothing, "portfolio_prices")["portfolio"] == f"no file at {path}: nothing priced"
+
+
 def test_the_console_script_lists_its_commands_and_refuses_an_unknown_one():
     script = str(Path(sys.executable).parent / "nyc-rental")
     listed = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and all(c in listed.stdout for c in ("demo", "report", "predict", "promote"))
     unknown = subprocess.run([script, "train"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and "unknown command 'train'" in unknown.stderr
+
+
+def test_predict_writes_the_range_and_one_row_per_comparable(trained, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NYC_RENTAL_HOME", str(trained.home))
+    source, output = tmp_path / "few.csv", tmp_path / "few_predicted.csv"
+    pd.read_csv(trained.delivery).head(12).to_csv(source, index=False)
+    assert cli.main(["predict", str(source), "--output", str(output), "--interval", "0.8", "--comparables", "4"]) == 0
+    priced = pd.read_csv(output)
+    assert list(priced.columns[-3:]) == ["predicted_price", "price_low", "price_high"]
+    assert (priced.price_low <= priced.predicted_price).all() and (priced.predicted_price <= priced.price_high).all()
+    found = pd.read_csv(tmp_path / "few_comparables.csv")
+    assert "48 comparables (4 per row at most)" in capsys.readouterr().out
+    assert list(found.columns) == [
+        "row", "listing_id", "rank", "comparable_id", "comparable_name", "comparable_neighbourhood",
+        "comparable_room_type", "comparable_minimum_nights", "comparable_distance_km", "comparable_price",
+    ]  # fmt: skip
+    assert list(found["rank"]) == [1, 2, 3, 4] * 12 and list(found.row) == [n for n in range(1, 13) for _ in range(4)]
+    room_types = priced.room_type.to_numpy()
+    assert (found.comparable_room_type.to_numpy() == room_types[found.row - 1]).all()
+    with pytest.raises(SystemExit):
+        cli.main(["predict", str(source), "--interval", "80"])
+    assert "--interval 80.0: a share between 0 and 1" in capsys.readouterr().err
 
 
 def test_predict_warns_naming_the_columns_the_model_reads_that_a_file_lacks(trained, tmp_path, monkeypatch, capsys):
@@ -526,8 +653,14 @@ def test_mlflow_models_serve_answers_invocations(trained):
     records[-1]["minimum_nights"] = "2"
     with serving_champion(settings.mlflow_tracking_uri(trained.home)) as invocations:
         predictions = invocations(records)
+        ranged = invocations(records, {"interval": 0.8, "comparables": 2})
     assert len(predictions) == 6 and all(np.isfinite(p) and p > 0 for p in predictions)
     np.testing.assert_allclose(predictions, model.predict(pd.DataFrame(records)), rtol=0, atol=1e-9)
+    # params as MLflow's scoring server takes them: the range and the comparables, as the loaded model gives them
+    expected = model.predict(pd.DataFrame(records), params={"interval": 0.8, "comparables": 2})
+    assert [set(row) for row in ranged] == [{"price", "price_low", "price_high", "comparables"}] * 6
+    np.testing.assert_allclose([row["price_high"] for row in ranged], expected.price_high, rtol=0, atol=1e-9)
+    assert [row["comparables"] for row in ranged] == list(expected.comparables)
 
 
 def test_a_sweep_logs_each_candidate_as_a_nested_run_and_keeps_the_best(trained):

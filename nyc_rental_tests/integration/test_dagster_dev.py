@@ -11,7 +11,7 @@ from nyc_rental_tests.integration.dagster_dev import ui_screenshots
 
 pytestmark = pytest.mark.integration
 
-ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]
+ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics", "portfolio_prices"]
 CHECKS = [
     "column_names",
     "neighbourhood_names",
@@ -21,7 +21,7 @@ CHECKS = [
     "similar_neighbourhood_distribution",
 ]
 ROWS = 16_500  # above the course's 15,000-row minimum once cleaning has dropped its ~5 %
-WAREHOUSE_STEPS = {"raw_listings", "clean_listings", "validated_listings", "splits", "test_metrics"}
+WAREHOUSE_STEPS = {"raw_listings", "clean_listings", "validated_listings", "splits", "test_metrics", "portfolio_prices"}
 
 ASSET_NODES = """
 { assetNodes { assetKey { path } groupName pools isPartitioned
@@ -44,7 +44,8 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
     assert all(node["isPartitioned"] for node in nodes.values())
     assert {name: node["groupName"] for name, node in nodes.items()} == {
         **dict.fromkeys(ASSETS[:3], "listings"),
-        **dict.fromkeys(ASSETS[3:], "modeling"),
+        **dict.fromkeys(ASSETS[3:6], "modeling"),
+        "portfolio_prices": "portfolio",
     }
     checks = nodes["clean_listings"]["assetChecksOrError"]["checks"]
     assert sorted(check["name"] for check in checks) == CHECKS and all(check["blocking"] for check in checks)
@@ -60,6 +61,7 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
         "close_mlflow_runs_of_failed_runs": "RUNNING",
         "finish_mlflow_runs_of_successful_runs": "RUNNING",
         "stop_processes_of_lost_runs": "RUNNING",
+        "reprice_portfolio_on_new_champion": "RUNNING",
     }
 
 

@@ -24,7 +24,15 @@ pytestmark = pytest.mark.integration
 
 ROWS = 16_000  # above the row_count check's floor: a backfill runs with the default config
 WEEKS = ["2019-07-01", "2019-07-08", "2019-07-15", "2019-07-22"]
-ALL_ASSETS = ["raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics"]
+ALL_ASSETS = [
+    "raw_listings",
+    "clean_listings",
+    "validated_listings",
+    "splits",
+    "model",
+    "test_metrics",
+    "portfolio_prices",
+]
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ CORRECT = ".venv/bin/nyc-rental demo --deliver-only --weeks 1 --first-week 2019-
 REPORT = "make report"
 MLFLOW_UI = "make mlflow-ui"
 PROMOTE = "make promote VERSION=1"
-PREDICT = ".venv/bin/nyc-rental predict data/incoming/listings_2019-07-10.csv"
+PREDICT = ".venv/bin/nyc-rental predict data/incoming/listings_2019-07-10.csv --interval 0.8 --comparables 5"
 SERVE = "make serve"
 VALIDATE = "make validate"
 RUN_BY_CI = {"make test", "make test-all"}
@@ -157,14 +157,22 @@ def test_the_walkthrough_verbatim(checkout):
         newcomer_sees_the_story(ui.url, "http://127.0.0.1:5000", checkout / "screenshots")
         ctrl_c(mlflow_ui, MLFLOW_UI, group=True)
 
+        champion_before = report_champion(report)
         run(PROMOTE, checkout)
         uri = f"sqlite:///{data / 'mlflow.db'}"
         assert str(MlflowClient(uri, uri).get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == "1"
+        if champion_before != "1":  # the champion moved by hand: the latest week's portfolio is priced again
+            repriced = ui.wait_for_run("2019-07-22", timeout=300, count=3)
+            assert repriced["jobName"] == "reprice_portfolio" and repriced["status"] == "SUCCESS"
 
         priced = run(PREDICT, checkout)
         written = checkout / "data" / "predictions" / "listings_2019-07-10_predicted.csv"
         assert f"with nyc_rental_price version 1 -> {written}" in priced
         assert written.read_text().count("\n") == 20_001
+        ranged = pd.read_csv(written)
+        assert ((ranged.price_low <= ranged.predicted_price) & (ranged.predicted_price <= ranged.price_high)).all()
+        comparables = pd.read_csv(data / "predictions" / "listings_2019-07-10_comparables.csv")
+        assert len(comparables) == 100_000 and "-> " in priced and "100,000 comparables" in priced
         run(mlflow_predict_command(), checkout)
         predictions = json.loads((data / "predictions.json").read_text())["predictions"]
         expected = pd.read_csv(written).predicted_price
@@ -174,8 +182,9 @@ def test_the_walkthrough_verbatim(checkout):
         servers.append(serve)
         wait_for("make serve to answer on port 5001", lambda: _answers("http://127.0.0.1:5001/ping"), 180)
         answer = json.loads(run(curl_command(), checkout))
-        (price,) = answer["predictions"]
-        assert 50 < price < 500
+        (priced_one,) = answer["predictions"]
+        assert priced_one["price_low"] < priced_one["price"] < priced_one["price_high"]
+        assert 50 < priced_one["price"] < 500
         ctrl_c(serve, SERVE, group=True)
 
         run(VALIDATE, checkout)
@@ -190,6 +199,13 @@ def test_the_walkthrough_verbatim(checkout):
         "listings_2019-07-17.csv",
         "listings_2019-07-24.csv",
     ]
+
+
+def report_champion(report: str) -> str:
+    """The champion after the report's weeks: the last week's model when promoted, else its champion before."""
+    header, *rows = [line.split() for line in report.splitlines()[1:] if line.strip()]
+    last = dict(zip(header, rows[-1][1:]))
+    return last["model_version"] if last["promoted"] == "True" else last["champion_before"]
 
 
 def newcomer_sees_the_story(dagster_url: str, mlflow_url: str, folder: Path) -> None:

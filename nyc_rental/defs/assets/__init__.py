@@ -1,4 +1,5 @@
-"""The six weekly assets: listings.py (raw, clean, validated) and modeling.py (splits, model, test_metrics)."""
+"""The seven weekly assets: listings.py (raw, clean, validated), modeling.py (splits, model, test_metrics) and
+portfolio.py (portfolio_prices)."""
 
 from dagster import asset
 

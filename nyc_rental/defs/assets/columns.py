@@ -78,6 +78,8 @@ TEST_METRICS_COLUMNS = [
     _described("test_r2", "float", "R² on them"),
     _described("mae_by_borough", "str", "test MAE per borough (JSON)"),
     _described("mae_by_room_type", "str", "test MAE per room type (JSON)"),
+    _described("range80_coverage", "float", "the share of test prices within the model's calibrated 80% range"),
+    _described("range80_mean_width", "float", "that range's mean width ($)"),
     _described("champion_version", "str", "the champion before the decision (empty when there was none)"),
     _described("champion_test_mae", "float", "the champion's MAE on the same rows (empty when none or itself)"),
     _described("promoted", "bool", "whether the week's model became champion"),
@@ -92,3 +94,24 @@ def model_schema() -> dict:
 
 def test_metrics_schema() -> dict:
     return _schema(TEST_METRICS_COLUMNS)
+
+
+PORTFOLIO_PRICES_COLUMNS = [
+    _described("id", "str", "the property's id in the portfolio file"),
+    _described("name", "str", "its title"),
+    _described("neighbourhood_group", "str", "its borough"),
+    _described("neighbourhood", "str", "its neighbourhood"),
+    _described("room_type", "str", "its room type"),
+    _described("asking_price", "float", "the nightly price the company asks (the file's `price`, $)"),
+    _described("price", "float", "the champion's nightly price for it ($)"),
+    _described("price_low", "float", "the low end of the champion's calibrated range ($)"),
+    _described("price_high", "float", "the high end of that range ($)"),
+    _described("flag", "str", "under, within or over: where the asking price falls against the range"),
+    _described("gap_percent", "float", "(asking − price) / price, in percent"),
+    _described("champion_version", "str", "the nyc_rental_price version that priced it"),
+    _described("interval", "float", "the range's share (0.8: an 80% range)"),
+]
+
+
+def portfolio_prices_schema() -> dict:
+    return _schema(PORTFOLIO_PRICES_COLUMNS)

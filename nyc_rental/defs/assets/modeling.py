@@ -100,7 +100,7 @@ def _version() -> str:
 
 @weekly_asset(
     group_name=GROUP,
-    code_version="3",
+    code_version="4",
     kinds={"mlflow", "scikitlearn"},
     pool=TRAINING_POOL,
     required_resource_keys={"mlflow", "warehouse"},
@@ -117,6 +117,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
     from threadpoolctl import threadpool_limits
 
     from nyc_rental.core.features import model_input
+    from nyc_rental.core.pricing import PriceRange, reference_rows
     from nyc_rental.ml import lineage, serving
 
     # dagster-mlflow's resource is a legacy one: with it, resources come from context.resources.
@@ -145,6 +146,7 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         best = training.best_of(fitted)
 
         importance = evaluation.input_importance(best.model, val, seed=params.random_seed)
+    price_range = PriceRange.calibrate(val.price, best.val_predicted)
     mlflow.log_params(best.params.relevant() | {"sweep": config.sweep, "candidates": len(fitted), "threads": threads})
     mlflow.log_metrics(
         {"val_mae": best.validation.mae, "val_r2": best.validation.r2, "fit_seconds": best.fit_seconds, **best.extras}
@@ -158,6 +160,8 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
         input_example=val.drop(columns=["price"]).head(3),
         registered_model_name=MODEL_NAME,
         pip_requirements=model_requirements(),
+        price_range=price_range,
+        reference=reference_rows(splits),
     )
     version = str(info.registered_model_version)
     tags = {
@@ -209,8 +213,12 @@ def model(context: AssetExecutionContext, config: ModelConfig, splits: pd.DataFr
                 list(_helpful(importance).items()), "val MAE + $ when an input is shuffled"
             ),
             "top_inputs": _top_inputs(importance),
+            "price_ranges": _price_ranges(price_range),
         },
     )
+
+
+RANGE_INTERVAL = 0.8  # the range test_metrics checks and portfolio_prices judges asking prices by
 
 
 class PromotionConfig(Config):
@@ -221,13 +229,14 @@ class PromotionConfig(Config):
 
 @weekly_asset(
     group_name=GROUP,
-    code_version="3",
+    code_version="4",
     kinds={"mlflow", "duckdb"},
     pool=WAREHOUSE_POOL,
     required_resource_keys={"mlflow", "registry", "warehouse"},
     metadata={**test_metrics_schema(), ONE_ROW_PER_WEEK: True},
     description=(
-        "The week's model scored on the week's `test` rows (MAE, R², MAE per borough and per room type), the "
+        "The week's model scored on the week's `test` rows (MAE, R², MAE per borough and per room type, the share "
+        "of test prices its calibrated 80% range holds and the range's mean width), the "
         "current champion scored on the same rows, and the promotion decision: the week's model takes the alias "
         "'champion' when there is none, or when its week is not older than the champion's and its test MAE is not "
         "worse than the champion's by more than `tolerance`. One row per week: the trend of test MAE."
@@ -257,7 +266,8 @@ def test_metrics(
         champion = registry.champion()
         champion_mae = None
         with threadpool_limits(limits=cpu_threads(context)):  # see ModelConfig.threads
-            predicted = training.predict_prices(registry.load(version), rows)
+            priced = registry.load(version).predict(rows, params={"interval": RANGE_INTERVAL})
+            predicted = priced.price.to_numpy()
             if champion is not None and str(champion.version) != version:
                 champion_predicted = training.predict_prices(registry.load(champion.version), rows)
                 champion_mae = evaluation.score(test.price, champion_predicted).mae
@@ -274,13 +284,22 @@ def test_metrics(
         if promoted:
             registry.set_champion(version)
         decided_at = pd.Timestamp.now(tz="UTC")
+    actual = test.price.to_numpy(dtype=float)
+    low, high = priced.price_low.to_numpy(), priced.price_high.to_numpy()
+    range_coverage, range_width = float(np.mean((actual >= low) & (actual <= high))), float(np.mean(high - low))
     by_borough = evaluation.mae_by(test, predicted, "neighbourhood_group")
     by_room_type = evaluation.mae_by(test, predicted, "room_type")
     context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")
 
     lineage.log_rows(rows.assign(price=test.price.to_numpy()), "test", week.isoformat(), _deliveries(warehouse, week))
     mlflow.log_metrics(
-        {"test_mae": scores.mae, "test_r2": scores.r2, **({"champion_test_mae": champion_mae} if champion_mae else {})}
+        {
+            "test_mae": scores.mae,
+            "test_r2": scores.r2,
+            "test_range80_coverage": range_coverage,
+            "test_range80_mean_width": range_width,
+            **({"champion_test_mae": champion_mae} if champion_mae else {}),
+        }
     )
     mlflow.log_dict({"mae_by_borough": by_borough, "mae_by_room_type": by_room_type}, "test_mae_by_group.json")
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_decision": decision})
@@ -302,6 +321,8 @@ def test_metrics(
                 "test_r2": scores.r2,
                 "mae_by_borough": json.dumps(by_borough),
                 "mae_by_room_type": json.dumps(by_room_type),
+                "range80_coverage": range_coverage,
+                "range80_mean_width": range_width,
                 "champion_version": None if champion is None else str(champion.version),
                 "champion_test_mae": champion_mae if champion_mae is not None else np.nan,
                 "promoted": promoted,
@@ -319,6 +340,8 @@ def test_metrics(
             # left out, not written as text, when there is no other champion: the entry stays a number to plot
             **({"champion_test_mae": round(champion_mae, 2)} if champion_mae is not None else {}),
             "test_rows": scores.rows,
+            "range80_coverage_percent": round(range_coverage * 100, 1),
+            "range80_mean_width": round(range_width, 2),
             "mae_by_borough": _mae_table(by_borough, "borough"),
             "mae_by_room_type": _mae_table(by_room_type, "room type"),
             "model_version": version,
@@ -377,6 +400,15 @@ def _top_inputs(importance: pd.Series, shown: int = 8) -> MetadataValue:
         names = ", ".join(f"{name} ({value:.2f})" for name, value in negative.items())
         text += f"\n\nShuffling lowered val MAE (noise, not ranked): {names}."
     return MetadataValue.md(text)
+
+
+def _price_ranges(price_range, prices=(50, 100, 200, 400), intervals=(0.8, 0.9)) -> MetadataValue:
+    """The calibrated ranges of a few predicted prices: how wide the model's doubt is, and how it grows."""
+    table = pd.DataFrame({"predicted $": prices})
+    for interval in intervals:
+        low, high = price_range.bounds(prices, interval)
+        table[f"{interval:.0%} range $"] = [f"{a:.0f}–{b:.0f}" for a, b in zip(low, high)]
+    return markdown_table(table)
 
 
 def _mae_table(mae: dict[str, float], group: str) -> MetadataValue:
