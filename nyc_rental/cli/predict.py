@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nyc_rental import settings
@@ -95,18 +96,24 @@ def main(argv: list[str] | None = None, prog: str = "nyc-rental predict") -> int
         model = registry.load(version)
     except Exception as error:  # noqa: BLE001 - reported to the user as it is
         parser.exit(2, f"cannot load {registry.model_name} version {version}: {error}\n")
-    params = {"interval": args.interval, "comparables": args.comparables or 0}
-    try:
-        answer = model.predict(model_input(rows), params=params)
-    except ValueError as error:  # a version registered before ranges and comparables existed
-        parser.exit(2, f"{registry.model_name} version {version}: {error}\n")
-    if isinstance(answer, pd.DataFrame):
+    params = {name: value for name, value in (("interval", args.interval), ("comparables", args.comparables)) if value}
+    if params:
+        from nyc_rental.ml.serving import PricesOnly, predict_with
+
+        try:
+            answer = predict_with(model, model_input(rows), **params)
+        except PricesOnly as error:
+            parser.exit(
+                2,
+                f"{registry.model_name} version {version}: {error}; leave out --interval and --comparables, "
+                "or price with a newer version (--version)\n",
+            )
         priced = rows.assign(predicted_price=answer.price.round(2).to_numpy())
         if args.interval:
             priced = priced.assign(price_low=answer.price_low.round(2).to_numpy())
             priced = priced.assign(price_high=answer.price_high.round(2).to_numpy())
     else:
-        priced = rows.assign(predicted_price=answer.clip(0).round(2))
+        priced = rows.assign(predicted_price=np.asarray(model.predict(model_input(rows))).clip(0).round(2))
     stem = args.file.name.split(".")[0]
     output = args.output or settings.predictions_dir() / f"{stem}_predicted.csv"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ guarantee of split-conformal prediction). The scores are kept sorted, so any int
 
 The comparables are the listings of the model's week most like a listing: the same room type, then nearest in
 a space of location (kilometres east and north) and the minimum stay (the logarithm of 1 + minimum nights,
-one unit weighing like a kilometre: a 30-night minimum is about 2.7 km away from a 2-night one). Location and
+one unit weighing like a kilometre: a 30-night minimum is 2.3 km away from a 2-night one). Location and
 room type are what the model finds most telling in every week; the minimum stay separates monthly rentals from
 nightly ones, which are different markets.
 """
@@ -64,13 +64,20 @@ class PriceRange:
         predicted = np.asarray(predicted, dtype=float)
         if len(actual) == 0:
             raise ValueError("a price range needs calibration rows: the week has no val rows")
-        return cls(np.sort(np.abs(actual - predicted) / price_scale(predicted)))
+        scores = np.abs(actual - predicted) / price_scale(predicted)
+        return cls(np.sort(scores[np.isfinite(scores)]))
 
     def score_at(self, interval: float) -> float:
-        """The ceil((n + 1) × interval)-th smallest score (the largest when that is beyond n)."""
+        """The ceil((n + 1) × interval)-th smallest of the n scores. Beyond n/(n + 1) (0.9999 with 9,999 val rows)
+        no score guarantees the share: refused, naming the limit."""
         check_interval(interval)
         n = len(self.scores)
-        return float(self.scores[min(n, math.ceil((n + 1) * interval)) - 1])
+        rank = math.ceil((n + 1) * interval)
+        if rank > n:
+            raise ValueError(
+                f"interval {interval} is beyond what {n:,} calibration rows can guarantee: at most {n / (n + 1):.4f}"
+            )
+        return float(self.scores[rank - 1])
 
     def bounds(self, predicted, interval: float) -> tuple[np.ndarray, np.ndarray]:
         """The low and high ends of each listing's range for `interval` (a share in (0, 1))."""
@@ -151,7 +158,8 @@ class Comparables:
             count = min(k + 1, len(rows))  # one more, in case the listing itself is a reference row
             _, nearest = tree.query(points[asked], k=count)
             for position, neighbours in zip(asked, nearest.reshape(len(asked), count)):
-                chosen = [rows[n] for n in neighbours if reference_ids[rows[n]] != ids[position]][:k]
+                own = ids[position]  # a listing without an id excludes nothing
+                chosen = [rows[n] for n in neighbours if own is None or reference_ids[rows[n]] != own][:k]
                 found[position] = [self._described(row, points[position]) for row in chosen]
         return found
 
@@ -164,12 +172,22 @@ class Comparables:
         return described | {"distance_km": round(float(math.hypot(east, north)), 2), "price": self._shown["price"][row]}
 
 
+def _id_key(value) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    whole, dot, zeros = text.partition(".")
+    return whole if dot and whole.isdigit() and zeros.strip("0") == "" else text
+
+
 def _id_keys(ids: pd.Series) -> np.ndarray:
-    """Ids as comparable text whatever their reader typed them as: 2539, 2539.0 and "2539" are all "2539"."""
-    numbers = pd.to_numeric(ids, errors="coerce")
-    whole = numbers.notna() & (numbers % 1 == 0)
-    text = ids.astype(object).map(lambda value: None if pd.isna(value) else str(value).strip())
-    return text.where(~whole, numbers.where(whole).astype("Int64").astype(str)).to_numpy()
+    """Ids as comparable text whatever their reader typed them as: 2539, 2539.0, "2539" and "2539.0" are all
+    "2539"; an integer id keeps all its digits (Inside Airbnb's newer ids are above 2**53)."""
+    return np.array([_id_key(value) for value in ids], dtype=object)
 
 
 def _plain(value):

@@ -144,19 +144,23 @@ def _priced_by(instance, week: str) -> str | None:
     ),
 )
 def reprice_portfolio_on_new_champion(context: SensorEvaluationContext, registry: ModelRegistry):
+    # Before any week has decided a champion the MLflow store may not exist yet: the sensor leaves it to the
+    # first run to create (a store created by two processes at once can fail, see ml/tracking.py).
+    week = _latest_week(context.instance, "test_metrics")
+    if week is None:
+        return SkipReason("no week has decided a champion yet")
+    unfinished = context.instance.get_runs_count(RunsFilter(statuses=UNFINISHED))
+    if unfinished:
+        return SkipReason(f"waiting for {unfinished} unfinished run(s) to end")
     champion = registry.champion()
     if champion is None:
-        return SkipReason(f"{registry.model_name} has no champion yet")
+        return SkipReason(f"{registry.model_name} has no champion")
     version = str(champion.version)
     if version == context.cursor:
         return SkipReason(f"the champion is still v{version}")
-    unfinished = context.instance.get_runs_count(RunsFilter(statuses=UNFINISHED))
-    if unfinished:
-        return SkipReason(f"champion v{version}: waiting for {unfinished} unfinished run(s) to end")
-    week = _latest_week(context.instance, "test_metrics")
-    priced_by = None if week is None else _priced_by(context.instance, week)
-    if week is None or priced_by == version:
-        return SensorResult(skip_reason=f"champion v{version}: nothing to price again", cursor=version)
+    priced_by = _priced_by(context.instance, week)
+    if priced_by == version:
+        return SensorResult(skip_reason=f"week {week}'s portfolio is priced by champion v{version}", cursor=version)
     context.log.info(f"champion v{version} (portfolio of week {week} priced by v{priced_by}): pricing it again")
     return SensorResult(
         run_requests=[RunRequest(partition_key=week, tags={"nyc_rental/champion_version": version})], cursor=version

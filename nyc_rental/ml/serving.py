@@ -75,7 +75,8 @@ class PriceModel(PythonModel):
         from nyc_rental.core.pricing import check_interval
         from nyc_rental.core.training import predict_prices
 
-        frame = typed(model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input))
+        rows = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        frame = typed(rows)
         prices = predict_prices(self.pipeline, frame)
         interval, count = (params or {}).get("interval"), (params or {}).get("comparables") or 0
         if not interval and not count:
@@ -86,9 +87,24 @@ class PriceModel(PythonModel):
                 raise ValueError("this model version was registered without a calibrated price range")
             output["price_low"], output["price_high"] = self.price_range.bounds(prices, check_interval(interval))
         if count:
-            found = self.comparables().find(frame, int(count))
+            # the ids as given: typed as numbers, ids above 2**53 (Inside Airbnb's newer ones) would lose digits
+            found = self.comparables().find(frame.assign(id=rows["id"]) if "id" in rows else frame, int(count))
             output["comparables"] = [json.dumps(listings) for listings in found]
         return output
+
+
+class PricesOnly(ValueError):
+    """A version registered before its params existed: MLflow drops params its signature does not name (with a
+    warning), so it answers prices only, without a range or comparables."""
+
+
+def predict_with(model, rows: pd.DataFrame, **params) -> pd.DataFrame:
+    """`model.predict(rows, params=params)` of a loaded version, as the DataFrame the params ask for, or
+    PricesOnly for a version registered before ranges and comparables existed."""
+    answer = model.predict(rows, params=params)
+    if not isinstance(answer, pd.DataFrame):
+        raise PricesOnly("it was registered before price ranges and comparables existed: it gives prices only")
+    return answer
 
 
 def save_pipeline(pipeline, folder: Path) -> Path:

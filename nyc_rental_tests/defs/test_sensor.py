@@ -77,3 +77,19 @@ def test_unusable_files_are_logged_and_the_others_still_requested(instance, inco
     assert [r.partition_key for r in requests] == ["2019-07-15"]
     assert "listings_2019-02-30.csv: '2019-02-30' in the file name is not a real date" in log
     assert "listings_2019-07-03.csv: the header is one semicolon-delimited column" in log
+
+
+def test_the_repricing_sensor_leaves_a_fresh_home_s_mlflow_store_to_the_first_run(instance, home):
+    """Before any week has decided a champion it asks for nothing and does not create the MLflow store, which the
+    first run creates under its lock (two processes creating a SQLite store at once can fail)."""
+    from dagster import SkipReason
+
+    from nyc_rental.definitions import build_defs
+    from nyc_rental.defs.sensors import reprice_portfolio_on_new_champion
+
+    registry = build_defs(home).resources["registry"]
+    context = build_sensor_context(instance=instance, resources={"registry": registry})
+    skipped = reprice_portfolio_on_new_champion(context)
+    assert isinstance(skipped, SkipReason) and "no week has decided a champion yet" in skipped.skip_message
+    assert not (home / "mlflow.db").exists()
+    assert reprice_portfolio_on_new_champion.job_name == "reprice_portfolio"

@@ -82,7 +82,7 @@ def test_a_delivery_dropped_in_incoming_runs_its_week_and_registers_the_champion
     assert week_counts(dev.home, "test_metrics") == {"2019-07-01": 1}
 
 
-def test_the_asset_graph_page_renders_the_six_assets_in_chromium(dev, tmp_path):
+def test_the_asset_graph_page_renders_the_seven_assets_in_chromium(dev, tmp_path):
     script = ui_screenshots()
     picture = tmp_path / "asset_graph.png"
     assert sorted(script.capture(dev.url, picture, timeout=120)) == sorted(ASSETS)

@@ -253,6 +253,7 @@ def test_metrics(
 
     from nyc_rental.core.features import model_input
     from nyc_rental.ml import lineage
+    from nyc_rental.ml.serving import PricesOnly, predict_with
 
     registry: ModelRegistry = context.resources.registry
     warehouse: Warehouse = context.resources.warehouse
@@ -266,8 +267,12 @@ def test_metrics(
         champion = registry.champion()
         champion_mae = None
         with threadpool_limits(limits=cpu_threads(context)):  # see ModelConfig.threads
-            priced = registry.load(version).predict(rows, params={"interval": RANGE_INTERVAL})
-            predicted = priced.price.to_numpy()
+            loaded = registry.load(version)
+            try:
+                priced = predict_with(loaded, rows, interval=RANGE_INTERVAL)
+                predicted = priced.price.to_numpy()
+            except PricesOnly:  # a week's version registered before ranges existed, scored again
+                priced, predicted = None, training.predict_prices(loaded, rows)
             if champion is not None and str(champion.version) != version:
                 champion_predicted = training.predict_prices(registry.load(champion.version), rows)
                 champion_mae = evaluation.score(test.price, champion_predicted).mae
@@ -284,9 +289,10 @@ def test_metrics(
         if promoted:
             registry.set_champion(version)
         decided_at = pd.Timestamp.now(tz="UTC")
-    actual = test.price.to_numpy(dtype=float)
-    low, high = priced.price_low.to_numpy(), priced.price_high.to_numpy()
-    range_coverage, range_width = float(np.mean((actual >= low) & (actual <= high))), float(np.mean(high - low))
+    range_coverage = range_width = None
+    if priced is not None:
+        actual, low, high = test.price.to_numpy(dtype=float), priced.price_low.to_numpy(), priced.price_high.to_numpy()
+        range_coverage, range_width = float(np.mean((actual >= low) & (actual <= high))), float(np.mean(high - low))
     by_borough = evaluation.mae_by(test, predicted, "neighbourhood_group")
     by_room_type = evaluation.mae_by(test, predicted, "room_type")
     context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")
@@ -296,8 +302,11 @@ def test_metrics(
         {
             "test_mae": scores.mae,
             "test_r2": scores.r2,
-            "test_range80_coverage": range_coverage,
-            "test_range80_mean_width": range_width,
+            **(
+                {"test_range80_coverage": range_coverage, "test_range80_mean_width": range_width}
+                if priced is not None
+                else {}
+            ),
             **({"champion_test_mae": champion_mae} if champion_mae else {}),
         }
     )
@@ -321,8 +330,8 @@ def test_metrics(
                 "test_r2": scores.r2,
                 "mae_by_borough": json.dumps(by_borough),
                 "mae_by_room_type": json.dumps(by_room_type),
-                "range80_coverage": range_coverage,
-                "range80_mean_width": range_width,
+                "range80_coverage": np.nan if range_coverage is None else range_coverage,
+                "range80_mean_width": np.nan if range_width is None else range_width,
                 "champion_version": None if champion is None else str(champion.version),
                 "champion_test_mae": champion_mae if champion_mae is not None else np.nan,
                 "promoted": promoted,
@@ -340,8 +349,14 @@ def test_metrics(
             # left out, not written as text, when there is no other champion: the entry stays a number to plot
             **({"champion_test_mae": round(champion_mae, 2)} if champion_mae is not None else {}),
             "test_rows": scores.rows,
-            "range80_coverage_percent": round(range_coverage * 100, 1),
-            "range80_mean_width": round(range_width, 2),
+            **(
+                {
+                    "range80_coverage_percent": round(range_coverage * 100, 1),
+                    "range80_mean_width": round(range_width, 2),
+                }
+                if priced is not None
+                else {}
+            ),
             "mae_by_borough": _mae_table(by_borough, "borough"),
             "mae_by_room_type": _mae_table(by_room_type, "room type"),
             "model_version": version,

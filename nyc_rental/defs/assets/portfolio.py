@@ -70,8 +70,19 @@ def portfolio_prices(
         properties = read_portfolio(portfolio.file)
     except PortfolioError as error:
         raise Failure(str(error)) from None
-    with threadpool_limits(limits=cpu_threads(context)):
-        priced = registry.load(version).predict(model_input(properties), params={"interval": interval})
+    from nyc_rental.ml.serving import PricesOnly, predict_with
+
+    try:
+        with threadpool_limits(limits=cpu_threads(context)):
+            priced = predict_with(registry.load(version), model_input(properties), interval=interval)
+    except PricesOnly as error:  # a champion registered before ranges existed: no range to judge by
+        context.log.warning(f"champion v{version}: {error}; promote a newer version to flag the portfolio")
+        return MaterializeResult(
+            metadata={
+                "portfolio": f"champion v{version} has no price range ({error}): nothing priced",
+                "champion_version": version,
+            }
+        )
     frame = pd.DataFrame(
         {
             "id": properties.id.astype(str).to_numpy(),
