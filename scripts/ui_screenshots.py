@@ -43,6 +43,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1600, "height": 1000}
+# The asset graph's three groups side by side: at 1600 pixels Dagster draws its seven assets as bare names, at
+# 2000 as full cards (their latest event, checks, partitions and kinds).
+GRAPH_VIEWPORT = {"width": 2000, "height": 1000}
 # Dismiss the "Join the Dagster community" dialog and collapse the left navigation before the app starts.
 INIT_SCRIPT = "localStorage.setItem('communityNux', '1'); localStorage.setItem('dagster-nav-collapsed', 'true');"
 # Union of the graph's group outlines and asset nodes on the screen, in CSS pixels.
@@ -83,14 +86,14 @@ def _settled_box(page, deadline: float) -> dict:
 
 
 @contextmanager
-def browser_context(device_scale_factor: float = 1) -> Iterator:
+def browser_context(device_scale_factor: float = 1, viewport: dict = VIEWPORT) -> Iterator:
     """A fresh Chromium context with the Dagster UI's first-visit dialog dismissed and its navigation collapsed."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
         )
         try:
-            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=device_scale_factor)
+            context = browser.new_context(viewport=viewport, device_scale_factor=device_scale_factor)
             context.add_init_script(INIT_SCRIPT)
             yield context
         finally:
@@ -104,7 +107,7 @@ def capture(url: str, output: str | Path, timeout: float = 60) -> list[str]:
     """
     deadline = time.monotonic() + timeout
     expanded = ",".join(f"global@global:{group}" for group in GROUPS)
-    with browser_context(device_scale_factor=2) as context:
+    with browser_context(device_scale_factor=2, viewport=GRAPH_VIEWPORT) as context:
         page = context.new_page()
         page.set_default_timeout(timeout * 1000)
         page.goto(f"{url.rstrip('/')}/asset-groups?expanded={expanded}", wait_until="domcontentloaded")
@@ -124,7 +127,7 @@ def capture(url: str, output: str | Path, timeout: float = 60) -> list[str]:
             except PlaywrightTimeoutError:
                 pass
             box = _settled_box(page, deadline)
-            if box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"]:
+            if box["x"] >= 0 and box["x"] + box["width"] <= GRAPH_VIEWPORT["width"]:
                 break
         found = _wait_for_assets(page, deadline)
 
@@ -133,8 +136,8 @@ def capture(url: str, output: str | Path, timeout: float = 60) -> list[str]:
         clip = {
             "x": x,
             "y": y,
-            "width": min(box["width"] + 2 * margin, VIEWPORT["width"] - x),
-            "height": min(box["height"] + 2 * margin, VIEWPORT["height"] - y),
+            "width": min(box["width"] + 2 * margin, GRAPH_VIEWPORT["width"] - x),
+            "height": min(box["height"] + 2 * margin, GRAPH_VIEWPORT["height"] - y),
         }
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(output), clip=clip)
