@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from nyc_rental.storage.postgres_backend import redacted  # noqa: E402  (the package is installed beside this script)
+from nyc_rental.storage.urls import with_driver  # noqa: E402
 
 DEPLOY = Path(__file__).resolve().parent
 REPO = DEPLOY.parent
@@ -47,17 +48,11 @@ class Service:
     env: dict = field(default_factory=dict)
 
 
-def with_driver(url: str, driver: str) -> str:
-    """`url` with SQLAlchemy's driver named: postgresql://… becomes postgresql+<driver>://…"""
-    scheme, rest = url.split("://", 1)
-    return f"postgresql+{driver}://{rest}" if scheme in ("postgresql", "postgres") else url
-
-
 def ensure_database(url: str) -> None:
     """Create the database `url` names when it does not exist (its server's `postgres` database is asked)."""
     import psycopg
 
-    parts = urlsplit(url.replace("postgresql+psycopg2://", "postgresql://", 1))
+    parts = urlsplit(with_driver(url, None))
     parts = parts._replace(query="")
     name = parts.path.lstrip("/")
     admin = urlunsplit(parts._replace(path="/postgres"))
@@ -74,7 +69,7 @@ def ensure_database(url: str) -> None:
 def mlflow_schema_exists(url: str) -> bool:
     import psycopg
 
-    with psycopg.connect(url.replace("postgresql+psycopg2://", "postgresql://", 1), connect_timeout=10) as con:
+    with psycopg.connect(with_driver(url, None), connect_timeout=10) as con:
         return con.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()[0]
 
 
@@ -161,10 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # dagster-celery starts `celery` by name
     }
 
-    # dagster-postgres and MLflow's store speak psycopg2; SQLAlchemy 2.1 would pick psycopg 3 for a plain
-    # postgresql:// URL, whose server-side parameters break dagster-postgres' `NOTIFY run_events, …`.
-    for name in ("DAGSTER_PG_URL", "MLFLOW_BACKEND_STORE_URI"):
-        env[name] = with_driver(env[name], "psycopg2")
+    # The URLs go to every service as they are: any form works (deploy/dagster.yaml's storage, nyc_rental/ml/stores.py).
     for name in ("DAGSTER_PG_URL", "NYC_RENTAL_WAREHOUSE_URL", "MLFLOW_BACKEND_STORE_URI"):
         ensure_database(env[name])
     backend_store = env["MLFLOW_BACKEND_STORE_URI"]

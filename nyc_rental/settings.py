@@ -61,11 +61,17 @@ def warehouse_path(home: Path | None = None) -> Path:
 
 
 def warehouse_url() -> str | None:
-    """`NYC_RENTAL_WAREHOUSE_URL`: a postgresql:// URL puts the warehouse on Postgres; unset, the DuckDB file."""
+    """`NYC_RENTAL_WAREHOUSE_URL`: a PostgreSQL URL (postgresql://, postgres:// or postgresql+psycopg2://) puts the
+    warehouse on Postgres; unset, the DuckDB file."""
+    from nyc_rental.storage.urls import is_postgres_url
+
     url = os.environ.get("NYC_RENTAL_WAREHOUSE_URL") or None
-    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+    if url is not None and not is_postgres_url(url):
         # The value may hold a password: the message names the variable only.
-        raise ValueError("NYC_RENTAL_WAREHOUSE_URL must be a postgresql://user:password@host:port/database URL")
+        raise ValueError(
+            "NYC_RENTAL_WAREHOUSE_URL must be a PostgreSQL URL: postgresql://user:password@host:port/database "
+            "(postgres:// and postgresql+psycopg2:// work too)"
+        )
     return url
 
 

@@ -29,6 +29,7 @@ from nyc_rental.storage.evolution import (
     WarehouseError,
     evolve,
 )
+from nyc_rental.storage.urls import with_driver
 
 
 def redacted(url: str) -> str:
@@ -59,7 +60,7 @@ class PostgresBackend:
     kind = "postgres"
 
     def __init__(self, url: str):
-        self.url = url
+        self.url = with_driver(url, None)  # libpq's form: a SQLAlchemy driver name is dropped
 
     @contextmanager
     def connect(self):

@@ -60,7 +60,7 @@ class ProductionStack(DagsterUI):
     def instance(self) -> DagsterInstance:
         """The production instance (runs and events in Postgres), as a process of this machine opens it."""
         before = os.environ.get("DAGSTER_PG_URL")
-        os.environ["DAGSTER_PG_URL"] = self.env["DAGSTER_PG_URL"].replace("postgresql://", "postgresql+psycopg2://")
+        os.environ["DAGSTER_PG_URL"] = self.env["DAGSTER_PG_URL"]  # plain postgresql://, as make prod passes it
         try:  # the storage reads the URL when it is built; the test process's environment is left as it was
             return DagsterInstance.from_config(str(self.state / "dagster"))
         finally:
