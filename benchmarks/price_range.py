@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from model_quality import DEFAULT_SAMPLES, SAMPLES, SEEDS, THREADS, split_rows
 
-from nyc_rental.core.pricing import PriceRange
+from nyc_rental.core.pricing import PriceRange, range_scores
 from nyc_rental.core.training import ModelParams, fit_candidate, predict_prices
 
 INTERVALS = (0.8, 0.9)
@@ -35,12 +35,12 @@ def range_figures(rows: dict) -> dict:
     figures = {}
     for interval in INTERVALS:
         low, high = price_range.bounds(tested, interval)
-        coverage = float(np.mean((actual >= low) & (actual <= high)))
+        coverage, width = range_scores(actual, low, high)
         # the narrowest constant ± that holds the same share of these test rows
         constant = float(np.quantile(np.abs(actual - tested), coverage, method="higher"))
         figures[f"{interval:.0%}"] = {
             "coverage": round(coverage, 4),
-            "mean_width": round(float(np.mean(high - low)), 1),
+            "mean_width": round(width, 1),
             "constant_width_same_coverage": round(2 * constant, 1),
             "plus_minus_at_40_and_300": [
                 round(float(high - price), 1)

@@ -16,12 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from nyc_rental import settings
 from nyc_rental.core.features import FEATURE_COLUMNS, model_input
 from nyc_rental.core.pricing import COMPARABLE_FIELDS
+from nyc_rental.core.training import predict_prices
 from nyc_rental.ml.tracking import ModelRegistry
 
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None, prog: str = "nyc-rental predict") -> int
             priced = priced.assign(price_low=answer.price_low.round(2).to_numpy())
             priced = priced.assign(price_high=answer.price_high.round(2).to_numpy())
     else:
-        priced = rows.assign(predicted_price=np.asarray(model.predict(model_input(rows))).clip(0).round(2))
+        priced = rows.assign(predicted_price=predict_prices(model, model_input(rows)).round(2))
     stem = args.file.name.split(".")[0]
     output = args.output or settings.predictions_dir() / f"{stem}_predicted.csv"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,8 @@ INPUT_COLUMNS = tuple(name for name in REQUIRED_COLUMNS if name != "price")
 # The input columns the default model reads (host_id through its price levels): `id` and `host_name` are taken
 # and carried, never read.
 FEATURE_COLUMNS = tuple(name for name in INPUT_COLUMNS if name in {TEXT, HOST, DATE, *CATEGORICAL, *NUMERIC})
-TEXT_INPUTS = ("name", "host_name", "neighbourhood_group", "neighbourhood", "room_type", "last_review")
+# `id` is text: it is carried, never read, and a number would lose the digits of ids above 2**53.
+TEXT_INPUTS = ("id", "name", "host_name", "neighbourhood_group", "neighbourhood", "room_type", "last_review")
 
 
 def _as_text(value) -> str | None:

@@ -63,6 +63,32 @@ def read_portfolio(path: Path) -> pd.DataFrame:
     return frame.assign(source_line=read.source_line.to_numpy())
 
 
+def judged(properties: pd.DataFrame, price, low, high) -> pd.DataFrame:
+    """Each property of `read_portfolio` against the market: its asking price, the market price and range (rounded
+    to the cent), the flag and the gap in percent of the market price."""
+    frame = pd.DataFrame(
+        {
+            "id": properties.id.astype(str).to_numpy(),
+            "name": properties["name"].to_numpy(),
+            "neighbourhood_group": properties.neighbourhood_group.to_numpy(),
+            "neighbourhood": properties.neighbourhood.to_numpy(),
+            "room_type": properties.room_type.to_numpy(),
+            "asking_price": properties.price.to_numpy(dtype=float),
+            "price": np.round(np.asarray(price, dtype=float), 2),
+            "price_low": np.round(np.asarray(low, dtype=float), 2),
+            "price_high": np.round(np.asarray(high, dtype=float), 2),
+        }
+    )
+    frame["flag"] = flags(frame.asking_price, frame.price_low, frame.price_high)
+    frame["gap_percent"] = gap_percent(frame.asking_price, frame.price).round(1)
+    return frame
+
+
+def furthest(frame: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The `count` properties of `judged` whose asking price is furthest from the market, furthest first."""
+    return frame.loc[frame.gap_percent.abs().sort_values(ascending=False, kind="stable").index[:count]]
+
+
 def flags(asking, low, high) -> np.ndarray:
     """'under' below the range, 'over' above it, 'within' inside it (its ends included)."""
     asking, low, high = (np.asarray(v, dtype=float) for v in (asking, low, high))

@@ -93,6 +93,13 @@ class PriceRange:
         return cls(np.asarray(json.loads(text)["scores"], dtype=float))
 
 
+def range_scores(actual, low, high) -> tuple[float, float]:
+    """How a range did on rows whose prices are known: the share of prices inside it (its ends included) and its
+    mean width in dollars."""
+    actual, low, high = (np.asarray(values, dtype=float) for values in (actual, low, high))
+    return float(np.mean((actual >= low) & (actual <= high))), float(np.mean(high - low))
+
+
 def check_interval(interval) -> float:
     if not isinstance(interval, (int, float)) or not 0 < interval < 1:
         raise ValueError(f"interval must be a share between 0 and 1 (0.8 for an 80% range), got {interval!r}")
@@ -128,7 +135,10 @@ class Comparables:
         nights = np.where(np.isfinite(nights), nights, self.median_nights)
         self.points = _points(latitude[usable], longitude[usable], nights)
         self._trees = {}
-        self._shown = None
+        shown = [name for name in COMPARABLE_FIELDS if name != "distance_km"]  # each listing's, as plain values
+        self._shown = [
+            dict(zip(shown, map(_plain, values))) for values in self.reference[shown].itertuples(index=False)
+        ]
 
     def _tree(self, room_type: str):
         from scipy.spatial import cKDTree
@@ -164,12 +174,9 @@ class Comparables:
         return found
 
     def _described(self, row: int, point: np.ndarray) -> dict:
-        if self._shown is None:  # the reference's columns as plain Python values, read once
-            self._shown = {name: [_plain(v) for v in self.reference[name]] for name in COMPARABLE_FIELDS[:5]}
-            self._shown["price"] = [_plain(v) for v in self.reference.price]
         east, north = self.points[row, :2] - point[:2]
-        described = {name: values[row] for name, values in self._shown.items() if name != "price"}
-        return described | {"distance_km": round(float(math.hypot(east, north)), 2), "price": self._shown["price"][row]}
+        distance = round(float(math.hypot(east, north)), 2)
+        return {name: distance if name == "distance_km" else self._shown[row][name] for name in COMPARABLE_FIELDS}
 
 
 def _id_key(value) -> str | None:

@@ -75,8 +75,7 @@ class PriceModel(PythonModel):
         from nyc_rental.core.pricing import check_interval
         from nyc_rental.core.training import predict_prices
 
-        rows = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        frame = typed(rows)
+        frame = typed(model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input))
         prices = predict_prices(self.pipeline, frame)
         interval, count = (params or {}).get("interval"), (params or {}).get("comparables") or 0
         if not interval and not count:
@@ -87,8 +86,7 @@ class PriceModel(PythonModel):
                 raise ValueError("this model version was registered without a calibrated price range")
             output["price_low"], output["price_high"] = self.price_range.bounds(prices, check_interval(interval))
         if count:
-            # the ids as given: typed as numbers, ids above 2**53 (Inside Airbnb's newer ones) would lose digits
-            found = self.comparables().find(frame.assign(id=rows["id"]) if "id" in rows else frame, int(count))
+            found = self.comparables().find(frame, int(count))
             output["comparables"] = [json.dumps(listings) for listings in found]
         return output
 

@@ -252,6 +252,7 @@ def test_metrics(
     from threadpoolctl import threadpool_limits
 
     from nyc_rental.core.features import model_input
+    from nyc_rental.core.pricing import range_scores
     from nyc_rental.ml import lineage
     from nyc_rental.ml.serving import PricesOnly, predict_with
 
@@ -289,10 +290,11 @@ def test_metrics(
         if promoted:
             registry.set_champion(version)
         decided_at = pd.Timestamp.now(tz="UTC")
-    range_coverage = range_width = None
-    if priced is not None:
-        actual, low, high = test.price.to_numpy(dtype=float), priced.price_low.to_numpy(), priced.price_high.to_numpy()
-        range_coverage, range_width = float(np.mean((actual >= low) & (actual <= high))), float(np.mean(high - low))
+    # the range's share of test prices and mean width (none for a version registered before ranges existed)
+    coverage, width = (
+        (np.nan, np.nan) if priced is None else range_scores(test.price, priced.price_low, priced.price_high)
+    )
+    range_metrics = {} if priced is None else {"test_range80_coverage": coverage, "test_range80_mean_width": width}
     by_borough = evaluation.mae_by(test, predicted, "neighbourhood_group")
     by_room_type = evaluation.mae_by(test, predicted, "room_type")
     context.log.info(f"week {week}: model v{version} {'promoted' if promoted else 'not promoted'}: {decision}")
@@ -302,11 +304,7 @@ def test_metrics(
         {
             "test_mae": scores.mae,
             "test_r2": scores.r2,
-            **(
-                {"test_range80_coverage": range_coverage, "test_range80_mean_width": range_width}
-                if priced is not None
-                else {}
-            ),
+            **range_metrics,
             **({"champion_test_mae": champion_mae} if champion_mae else {}),
         }
     )
@@ -330,8 +328,8 @@ def test_metrics(
                 "test_r2": scores.r2,
                 "mae_by_borough": json.dumps(by_borough),
                 "mae_by_room_type": json.dumps(by_room_type),
-                "range80_coverage": np.nan if range_coverage is None else range_coverage,
-                "range80_mean_width": np.nan if range_width is None else range_width,
+                "range80_coverage": coverage,
+                "range80_mean_width": width,
                 "champion_version": None if champion is None else str(champion.version),
                 "champion_test_mae": champion_mae if champion_mae is not None else np.nan,
                 "promoted": promoted,
@@ -350,11 +348,8 @@ def test_metrics(
             **({"champion_test_mae": round(champion_mae, 2)} if champion_mae is not None else {}),
             "test_rows": scores.rows,
             **(
-                {
-                    "range80_coverage_percent": round(range_coverage * 100, 1),
-                    "range80_mean_width": round(range_width, 2),
-                }
-                if priced is not None
+                {"range80_coverage_percent": round(coverage * 100, 1), "range80_mean_width": round(width, 2)}
+                if range_metrics
                 else {}
             ),
             "mae_by_borough": _mae_table(by_borough, "borough"),

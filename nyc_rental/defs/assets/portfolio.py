@@ -4,7 +4,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue
 from pydantic import Field
 
-from nyc_rental.core.portfolio import FLAGS, PortfolioError, flags, gap_percent, read_portfolio
+from nyc_rental.core.portfolio import FLAGS, PortfolioError, furthest, judged, read_portfolio
 from nyc_rental.core.pricing import check_interval
 from nyc_rental.defs.assets import weekly_asset
 from nyc_rental.defs.assets.columns import portfolio_prices_schema
@@ -54,6 +54,7 @@ def portfolio_prices(
     from threadpoolctl import threadpool_limits
 
     from nyc_rental.core.features import model_input  # scikit-learn: imported by the step, not the code location
+    from nyc_rental.ml.serving import PricesOnly, predict_with
 
     week = week_of_partition(context.partition_key)
     interval = check_interval(config.interval)
@@ -70,8 +71,6 @@ def portfolio_prices(
         properties = read_portfolio(portfolio.file)
     except PortfolioError as error:
         raise Failure(str(error)) from None
-    from nyc_rental.ml.serving import PricesOnly, predict_with
-
     try:
         with threadpool_limits(limits=cpu_threads(context)):
             priced = predict_with(registry.load(version), model_input(properties), interval=interval)
@@ -83,21 +82,7 @@ def portfolio_prices(
                 "champion_version": version,
             }
         )
-    frame = pd.DataFrame(
-        {
-            "id": properties.id.astype(str).to_numpy(),
-            "name": properties["name"].to_numpy(),
-            "neighbourhood_group": properties.neighbourhood_group.to_numpy(),
-            "neighbourhood": properties.neighbourhood.to_numpy(),
-            "room_type": properties.room_type.to_numpy(),
-            "asking_price": properties.price.to_numpy(dtype=float),
-            "price": priced.price.round(2).to_numpy(),
-            "price_low": priced.price_low.round(2).to_numpy(),
-            "price_high": priced.price_high.round(2).to_numpy(),
-        }
-    )
-    frame["flag"] = flags(frame.asking_price, frame.price_low, frame.price_high)
-    frame["gap_percent"] = gap_percent(frame.asking_price, frame.price).round(1)
+    frame = judged(properties, priced.price, priced.price_low, priced.price_high)
     frame["champion_version"] = version
     frame["interval"] = interval
     warehouse.replace_week(TABLE, week, frame)
@@ -113,17 +98,16 @@ def portfolio_prices(
             **{name: int(counts.get(name, 0)) for name in FLAGS},
             "champion_version": version,
             "interval": interval,
-            "furthest_from_market": furthest(frame),
+            "furthest_from_market": _furthest_table(frame),
             "dagster/row_count": len(frame),
             "dagster/table_name": f"{SCHEMA}.{TABLE}",
         }
     )
 
 
-def furthest(frame: pd.DataFrame, shown: int = SHOWN) -> MetadataValue:
+def _furthest_table(frame: pd.DataFrame) -> MetadataValue:
     """The properties whose asking price is furthest from the market, in percent of the market price."""
-    order = frame.gap_percent.abs().sort_values(ascending=False, kind="stable").index[:shown]
-    rows = frame.loc[order]
+    rows = furthest(frame, SHOWN)
     names = rows["name"].fillna("").map(lambda name: name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…")
     table = pd.DataFrame(
         {
