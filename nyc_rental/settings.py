@@ -4,6 +4,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from nyc_rental.storage.urls import is_postgres_url
+
 DEFAULT_HOME = "data"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
@@ -63,8 +65,6 @@ def warehouse_path(home: Path | None = None) -> Path:
 def warehouse_url() -> str | None:
     """`NYC_RENTAL_WAREHOUSE_URL`: a PostgreSQL URL (postgresql://, postgres:// or postgresql+psycopg2://) puts the
     warehouse on Postgres; unset, the DuckDB file."""
-    from nyc_rental.storage.urls import is_postgres_url
-
     url = os.environ.get("NYC_RENTAL_WAREHOUSE_URL") or None
     if url is not None and not is_postgres_url(url):
         # The value may hold a password: the message names the variable only.
