@@ -18,7 +18,7 @@ DOCS_PORT ?= 8000
 # `dg` compares the active virtual environment with the project's .venv: make runs it as if .venv were activated.
 DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg
 
-.PHONY: install lock demo test test-all dev prod validate report promote clean-data mlflow-ui serve docs docs-serve \
+.PHONY: install lock demo test test-all dev prod prod-status prod-stop validate report promote clean-data mlflow-ui serve docs docs-serve \
 	bench-startup bench-e2e bench-profile bench-backfill bench-production bench-warehouse bench-pool-wait bench-scale bench-quality bench-range
 
 # uv (from PyPI, into the venv) installs the lock in a fraction of pip's time; plain pip is the fallback.
@@ -62,17 +62,36 @@ lock: $(INSTALLED)
 dev: $(INSTALLED) .env
 	$(DG) dev --host $(UI_HOST) --port $(UI_PORT)
 
-# The production profile as separate services (deploy/prod.py; docs/production.md): Postgres behind
-# Dagster's instance, the warehouse and MLflow's server, steps on two Celery workers over RabbitMQ. The defaults
-# suit this machine's local servers (Postgres with trust auth, RabbitMQ's guest account: no password in a URL);
-# set any of these in the environment to point elsewhere. Ctrl-C stops every service.
+# The production profile as separate services supervised by supervisord (deploy/supervisord.conf;
+# docs/production.md): Postgres behind Dagster's instance, the warehouse and MLflow's server, steps on Celery
+# workers over RabbitMQ. The defaults suit this machine's local servers (Postgres with trust auth, RabbitMQ's
+# guest account: no password in a URL); set any of these in the environment to point elsewhere. Ctrl-C stops
+# every service; `make prod-status` and `make prod-stop` work from another terminal.
 PG_SERVER ?= postgresql://postgres@127.0.0.1:5432
+PROD_ENV := prod prod-status prod-stop
+$(PROD_ENV): export NYC_RENTAL_PROD_HOME := $(abspath $(or $(NYC_RENTAL_PROD_HOME),.prod))
+$(PROD_ENV): export DAGSTER_HOME := $(abspath $(or $(NYC_RENTAL_PROD_HOME),.prod))/dagster
+prod: export NYC_RENTAL_PROD_HOST ?= 127.0.0.1
+prod: export CODE_SERVER_PORT ?= 4000
+prod: export UI_PORT := $(UI_PORT)
+prod: export MLFLOW_PORT := $(MLFLOW_PORT)
+prod: export MLFLOW_TRACKING_URI ?= http://$(or $(NYC_RENTAL_PROD_HOST),127.0.0.1):$(MLFLOW_PORT)
 prod: export DAGSTER_PG_URL ?= $(PG_SERVER)/nyc_rental_dagster
 prod: export NYC_RENTAL_WAREHOUSE_URL ?= $(PG_SERVER)/nyc_rental_warehouse
 prod: export MLFLOW_BACKEND_STORE_URI ?= $(PG_SERVER)/nyc_rental_mlflow
 prod: export NYC_RENTAL_CELERY_BROKER ?= pyamqp://127.0.0.1:5672//
+prod: export NYC_RENTAL_CELERY_WORKERS ?= 2
+prod: export NYC_RENTAL_EXECUTOR ?= celery
+prod: export PATH := $(CURDIR)/$(BIN):$(PATH)
 prod: $(INSTALLED)
-	$(BIN)/python deploy/prod.py --ui-port $(UI_PORT)
+	$(BIN)/python deploy/prepare.py
+	exec $(BIN)/supervisord -c deploy/supervisord.conf
+
+prod-status: $(INSTALLED)
+	$(BIN)/supervisorctl -c deploy/supervisord.conf status
+
+prod-stop: $(INSTALLED)
+	$(BIN)/supervisorctl -c deploy/supervisord.conf shutdown
 
 validate: $(INSTALLED) .env
 	$(DG) check defs

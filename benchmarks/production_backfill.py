@@ -3,7 +3,8 @@ each run's process, and the production profile with its steps on two Celery work
 
 - `embedded`: `dagster dev` with the repository's `.dagster/dagster.yaml` (two runs at once, one step per pool),
   the DuckDB file, MLflow's SQLite store;
-- `production`: `make prod` with no workers (NYC_RENTAL_CELERY_WORKERS=0: in-process executor), Postgres behind
+- `production`: `make prod` with the in-process executor (NYC_RENTAL_EXECUTOR=in_process; its one worker
+  idles), Postgres behind
   Dagster's instance, the warehouse and MLflow's server, `deploy/dagster.yaml` (four runs at once, no pool
   limits);
 - `celery`: the same with two Celery workers (`--concurrency 1` each) executing every step.
@@ -35,7 +36,9 @@ def starter(profile: str):
     """What one_backfill starts for `profile`."""
     if profile == "embedded":
         return start_dev
-    return lambda root: ProductionStack(root, workers=2 if profile == "celery" else 0).start()
+    if profile == "celery":
+        return lambda root: ProductionStack(root, workers=2).start()
+    return lambda root: ProductionStack(root, workers=1, executor="in_process").start()  # the worker stays idle
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ code server, the daemon and every run process start without them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster import Definitions, EnvVar, ExecutorDefinition, definitions, multiprocess_executor
@@ -25,7 +26,6 @@ from nyc_rental.defs.sensors import (
     finish_mlflow_runs_of_successful_runs,
     incoming_listings_sensor,
     reprice_portfolio_on_new_champion,
-    stop_processes_of_lost_runs,
 )
 from nyc_rental.ml.tracking import EXPERIMENT, ModelRegistry, mlflow_run
 from nyc_rental.runtime.executor import patient_in_process_executor, recorded
@@ -36,22 +36,20 @@ from nyc_rental.storage.warehouse import Warehouse
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-# Celery's broker and result backend, read by the run and by every worker (`deploy/celery.yaml`): amqp://…
-# (RabbitMQ, with the rpc:// backend) or redis://… (with a redis:// backend).
-CELERY_BROKER_ENV, CELERY_BACKEND_ENV = "NYC_RENTAL_CELERY_BROKER", "NYC_RENTAL_CELERY_BACKEND"
-
-
 def executor_for(name: str) -> ExecutorDefinition:
     """The executor of weekly_pipeline and of materializations launched from the UI (NYC_RENTAL_EXECUTOR)."""
     if name == "in_process":
         return patient_in_process_executor
     if name == "multiprocess":
         return recorded(multiprocess_executor)
-    from dagster_celery import celery_executor  # the production extra; only this location pays for Celery
+    # The production extra; only this location pays for Celery. The broker and result backend are read by the
+    # run and by every worker (nyc_rental/runtime/celery_worker.py) from the environment, with the same settings.
+    from dagster_celery import celery_executor
 
-    return recorded(celery_executor).configured(
-        {"broker": {"env": CELERY_BROKER_ENV}, "backend": {"env": CELERY_BACKEND_ENV}}, name="celery"
-    )
+    config = {"broker": {"env": settings.CELERY_BROKER_ENV}, "config_source": settings.CELERY_SETTINGS}
+    if os.environ.get(settings.CELERY_BACKEND_ENV):
+        config["backend"] = {"env": settings.CELERY_BACKEND_ENV}  # else rpc://, as settings.celery_backend()
+    return recorded(celery_executor).configured(config, name="celery")
 
 
 def resources_for(home: Path, executor: str = "in_process") -> dict:
@@ -93,7 +91,6 @@ def build_defs(home: Path | None = None, executor: str | None = None) -> Definit
             raw_listings_freshness_sensor,
             close_mlflow_runs_of_failed_runs,
             finish_mlflow_runs_of_successful_runs,
-            stop_processes_of_lost_runs,
             reprice_portfolio_on_new_champion,
         ],
         resources=resources_for(home or settings.nyc_rental_home(), executor),

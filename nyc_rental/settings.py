@@ -87,6 +87,27 @@ def executor_name() -> str:
     return name
 
 
+# Under the `celery` executor: the broker (pyamqp://… for RabbitMQ, redis://…) and the result backend, read from
+# the environment by each run and by every worker (nyc_rental/runtime/celery_worker.py).
+CELERY_BROKER_ENV, CELERY_BACKEND_ENV = "NYC_RENTAL_CELERY_BROKER", "NYC_RENTAL_CELERY_BACKEND"
+
+# Celery's own settings (its lowercase names), the same for the runs' executor and the workers: a task is
+# acknowledged once its step has ended, so a step whose worker died is handed to another worker (see
+# nyc_rental/runtime/celery_worker.py).
+CELERY_SETTINGS = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_cancel_long_running_tasks_on_connection_loss": True,
+    "worker_prefetch_multiplier": 1,
+}
+
+
+def celery_backend() -> str:
+    """NYC_RENTAL_CELERY_BACKEND, else rpc:// (results sent back over RabbitMQ; with Redis as the broker, set it
+    to a redis:// URL)."""
+    return os.environ.get(CELERY_BACKEND_ENV) or "rpc://"
+
+
 def _seconds(name: str, default: float) -> float:
     raw = os.environ.get(name) or str(default)
     try:

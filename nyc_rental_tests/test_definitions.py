@@ -74,7 +74,6 @@ def test_dg_checks_and_lists_the_project_from_the_repository_root(home):
         "raw_listings_freshness_sensor",
         "close_mlflow_runs_of_failed_runs",
         "finish_mlflow_runs_of_successful_runs",
-        "stop_processes_of_lost_runs",
         "reprice_portfolio_on_new_champion",
     }
 

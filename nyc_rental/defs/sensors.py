@@ -1,5 +1,5 @@
-"""Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run; a run failed for a lost
-Celery step has its waiting process stopped; a champion changed by hand re-prices the latest week's portfolio."""
+"""Sensors: a delivery that lands runs its week; a Dagster run's end ends its MLflow run; a champion changed by
+hand re-prices the latest week's portfolio."""
 
 from dagster import (
     AssetKey,
@@ -23,7 +23,6 @@ from nyc_rental.defs.jobs import reprice_portfolio, weekly_pipeline
 from nyc_rental.defs.partitions import is_known_week
 from nyc_rental.defs.resources import LandingFolder
 from nyc_rental.ml.tracking import ModelRegistry
-from nyc_rental.runtime.launcher import stop_process_of_lost_run
 from nyc_rental.settings import sensor_interval_seconds
 
 
@@ -67,22 +66,6 @@ def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingF
 )
 def close_mlflow_runs_of_failed_runs(context: RunFailureSensorContext, registry: ModelRegistry) -> None:
     _end_mlflow_runs(context, registry, "FAILED", context.failure_event.message or "the Dagster run failed")
-
-
-@run_failure_sensor(
-    name="stop_processes_of_lost_runs",
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=sensor_interval_seconds(),
-    description=(
-        "A run that run monitoring failed because the Celery worker executing one of its steps died keeps a "
-        "process waiting for that step's result, which can never arrive: this stops that process (when it is "
-        "still the one the run recorded, on this host). Any other failed run is left alone."
-    ),
-)
-def stop_processes_of_lost_runs(context: RunFailureSensorContext) -> None:
-    stopped = stop_process_of_lost_run(context.instance, context.dagster_run, context.failure_event.message or "")
-    if stopped is not None:
-        context.log.info(f"stopped {stopped.describe()} of run {context.dagster_run.run_id}: its step was lost")
 
 
 @run_status_sensor(

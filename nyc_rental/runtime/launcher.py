@@ -14,22 +14,16 @@ id exists, or the process with that id started at another moment (the id was reu
 clock ticks since boot on Linux, so a change of the wall clock cannot make a live run look dead. A run that
 recorded no such identity or ran on another host is reported running.
 
-Under the Celery executor a step runs in a worker's process, and a worker killed mid-step takes the step's
-task with it: the run's process would wait for its result forever. So the check also looks at the steps a
-Celery worker of this host took and has not finished: when that worker process is gone (or its id now
-belongs to a process that started after the step), the run is failed, naming the step and the worker.
-Workers on other hosts cannot be seen from here.
+Under the Celery executor a step runs in a worker's process, on this machine or another. A worker killed
+mid-step is not this check's concern: the broker hands the step's task to another worker and the run goes on
+(nyc_rental/runtime/celery_worker.py).
 
-The health check only reads state: run monitoring calls it every poll and acts on its verdict. Stopping the
-waiting run process of such a run is the sensor `stop_processes_of_lost_runs`' work, once the run has failed
-(`stop_process_of_lost_run`).
+The health check only reads state: run monitoring calls it every poll and acts on its verdict.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +37,6 @@ from dagster._core.storage.dagster_run import DagsterRun
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 _PROC = Path("/proc")
-# How a run failed for a lost Celery step reads (the failure message run monitoring records quotes it).
-LOST_RESULT = "its result can never arrive"
 
 
 @dataclass(frozen=True)
@@ -156,90 +148,6 @@ def worker_health(worker: RunWorker | None) -> CheckRunHealthResult:
     return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {worker.pid} is alive")
 
 
-@dataclass(frozen=True)
-class CeleryStep:
-    """A step a Celery worker took: the worker's name (name@host) and, once the step started, its process."""
-
-    step_key: str
-    worker: str
-    pid: int | None = None
-    started_at: float = 0.0
-
-    @property
-    def host(self) -> str:
-        return self.worker.rsplit("@", 1)[-1]
-
-
-_STEP_ENDED = {
-    DagsterEventType.STEP_SUCCESS,
-    DagsterEventType.STEP_FAILURE,
-    DagsterEventType.STEP_SKIPPED,
-    DagsterEventType.STEP_UP_FOR_RETRY,
-}
-
-
-def celery_steps_in_flight(instance, run: DagsterRun) -> list[CeleryStep]:
-    """The steps of `run` that a Celery worker took and that have not ended, from the run's events."""
-    kinds = {DagsterEventType.ENGINE_EVENT, DagsterEventType.STEP_START, *_STEP_ENDED}
-    in_flight: dict[str, CeleryStep] = {}
-    for record in instance.get_records_for_run(run.run_id, of_type=kinds, ascending=True).records:
-        entry = record.event_log_entry
-        event = entry.dagster_event
-        key = event.step_key
-        if event.event_type == DagsterEventType.ENGINE_EVENT:
-            data = event.engine_event_data
-            if key and data and "Celery worker" in data.metadata:  # the worker's "Executing steps" event
-                in_flight[key] = CeleryStep(key, str(data.metadata["Celery worker"].value))
-        elif event.event_type == DagsterEventType.STEP_START and key in in_flight:
-            in_flight[key] = CeleryStep(key, in_flight[key].worker, event.pid, entry.timestamp)
-        elif key in in_flight:
-            del in_flight[key]
-    return list(in_flight.values())
-
-
-def started_at(pid: int) -> float | None:
-    """When process `pid` started, in seconds since the epoch (Linux); None when it does not run."""
-    mark = start_mark(pid)
-    if not mark:
-        return None
-    if mark.startswith("created "):  # psutil's creation time, off Linux
-        return float(mark.split()[1])
-    boot = next(int(line.split()[1]) for line in (_PROC / "stat").read_text().splitlines() if line.startswith("btime"))
-    return boot + int(mark.split()[1]) / os.sysconf("SC_CLK_TCK")
-
-
-def lost_step(step: CeleryStep) -> str | None:
-    """Why `step` can never finish (its worker process is gone), or None while it may."""
-    if step.pid is None or not is_this_host(step.host):
-        return None
-    began = started_at(step.pid)
-    # btime has a resolution of a second: a process that started within 2 s of the step could be the worker.
-    if began is not None and began <= step.started_at + 2:
-        return None
-    return (
-        f"step {step.step_key} was executing in process {step.pid} of Celery worker {step.worker}, which no longer "
-        f"exists (the worker was killed or restarted mid-step): {LOST_RESULT}"
-    )
-
-
-def stop_process_of_lost_run(instance, run: DagsterRun, failure: str) -> RunWorker | None:
-    """SIGKILL the process of `run`, failed with message `failure`, when the run failed because a Celery step's
-    worker is gone (the process still waits for a result that cannot come) and the process is still the one
-    recorded; the process stopped, or None."""
-    if LOST_RESULT not in failure:
-        return None
-    worker = recorded_worker(instance, run)
-    if worker is None or not is_this_host(worker.host) or not worker.started:
-        return None
-    if start_mark(worker.pid) != worker.started:
-        return None
-    try:
-        os.kill(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return None
-    return worker
-
-
 class MonitoredRunLauncher(DefaultRunLauncher):
     """Dagster's default run launcher (runs as processes of the code server) that run monitoring can ask
     whether a run's process still exists (`run_launcher` in dagster.yaml)."""
@@ -249,12 +157,4 @@ class MonitoredRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        worker = recorded_worker(self._instance, run)
-        health = worker_health(worker)
-        if health.status != WorkerStatus.RUNNING:
-            return health
-        for step in celery_steps_in_flight(self._instance, run):
-            why = lost_step(step)
-            if why:
-                return CheckRunHealthResult(WorkerStatus.FAILED, why)
-        return health
+        return worker_health(recorded_worker(self._instance, run))

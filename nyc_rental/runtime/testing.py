@@ -2,16 +2,16 @@
 
 - `freeze_time(when)`: every Dagster time reading (a freshness check's "now", a sensor's tick) returns `when`
   (`dagster._core.test_utils`); the freshness tests step a real instance through days without waiting.
-- `step_started(instance, run, step_key, pid)`: the STEP_START event a step's process records, as a Celery
-  worker's process records it; the launcher tests lose a worker without starting Celery.
+- `celery_step_task(instance, run, job, step_key)`: the arguments dagster-celery's executor sends a worker for
+  one step of `run` (`dagster_celery.executor._submit_task`); the worker's task is called with them directly.
 """
 
-from dagster import DagsterInstance
-from dagster._core.events import DagsterEvent, DagsterEventType
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster import DagsterInstance, DagsterRun, reconstructable
 from dagster._core.test_utils import freeze_time
+from dagster._grpc.types import ExecuteStepArgs
+from dagster._serdes import pack_value
 
-__all__ = ["DEFAULT_RUN_COORDINATOR", "NO_COMPUTE_LOGS", "freeze_time", "step_started"]
+__all__ = ["DEFAULT_RUN_COORDINATOR", "NO_COMPUTE_LOGS", "celery_step_task", "freeze_time"]
 
 # Instance settings the tests give a temporary instance, naming classes of Dagster's private modules (an instance's
 # yaml names a class by its module): runs launched at once, without the run queue; no captured step output.
@@ -19,12 +19,14 @@ DEFAULT_RUN_COORDINATOR = {"module": "dagster._core.run_coordinator", "class": "
 NO_COMPUTE_LOGS = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
 
 
-def step_started(instance: DagsterInstance, run: DagsterRun, step_key: str, pid: int) -> None:
-    event = DagsterEvent(
-        event_type_value=DagsterEventType.STEP_START.value,
-        job_name=run.job_name,
-        step_key=step_key,
-        message=f"Started execution of step {step_key!r}.",
-        pid=pid,
+def celery_step_task(instance: DagsterInstance, run: DagsterRun, job, step_key: str) -> dict:
+    """The keyword arguments of the Celery task that executes `step_key` of `run` (of module-level `job`)."""
+    recon = reconstructable(job)
+    args = ExecuteStepArgs(
+        job_origin=recon.get_python_origin(),
+        run_id=run.run_id,
+        step_keys_to_execute=[step_key],
+        instance_ref=instance.get_ref(),
+        print_serialized_events=True,
     )
-    instance.report_dagster_event(event, run.run_id)
+    return {"execute_step_args_packed": pack_value(args), "executable_dict": recon.to_dict()}

@@ -1,5 +1,6 @@
-"""The production profile (`deploy/prod.py`) started by a test: its own Postgres databases (Dagster's instance,
-the warehouse, MLflow's store), its own RabbitMQ virtual host, free localhost ports, Celery workers."""
+"""The production profile (`make prod`: supervisord with deploy/supervisord.conf) started by a test: its own
+Postgres databases (Dagster's instance, the warehouse, MLflow's store), its own RabbitMQ virtual host, free
+localhost ports, Celery workers."""
 
 import os
 import re
@@ -7,19 +8,20 @@ import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 
+import requests
 from dagster import DagsterInstance
 
 from nyc_rental_tests.integration.dagster_dev import REPO, DagsterUI, ctrl_c, free_port, start_in_session, wait_for
 from nyc_rental_tests.services import postgres_database, rabbitmq_vhost
 
-CELERY_WORKER = re.compile(r"celery -A dagster_celery\.app worker")
+CELERY_WORKER = re.compile(r"celery -A nyc_rental\.runtime\.celery_worker worker")
 
 
 class ProductionStack(DagsterUI):
-    """`make prod` (deploy/prod.py) in its own session: code server, webserver, daemon, MLflow server, workers."""
+    """`make prod` in its own session: supervisord and its code server, webserver, daemon, MLflow server, workers."""
 
-    def __init__(self, root: Path, workers: int = 2, sensor_interval: int = 2):
-        self.root, self.workers = root, workers
+    def __init__(self, root: Path, workers: int = 2, sensor_interval: int = 2, executor: str = "celery"):
+        self.root, self.workers, self.executor = root, workers, executor
         self.home, self.state = root / "home", root / "state"
         (self.home / "incoming").mkdir(parents=True, exist_ok=True)
         self.log = root / "prod.log"
@@ -44,18 +46,37 @@ class ProductionStack(DagsterUI):
             "NYC_RENTAL_HOME": str(self.home),
             "NYC_RENTAL_SENSOR_INTERVAL_SECONDS": str(self.sensor_interval),
             "NYC_RENTAL_CELERY_WORKERS": str(self.workers),
+            "NYC_RENTAL_EXECUTOR": self.executor,
             **{name: str(port) for name, port in ports.items()},
         }
-        self.process = start_in_session(["make", "prod"], REPO, self.env, self.log)
         DagsterUI.__init__(self, ports["UI_PORT"])
+        self.launch()
         wait_for(f"the production profile to start ({self.log})", self._up, timeout)
-        wait_for("the code location to load", self.location_loaded, 60)
         return self
+
+    def launch(self) -> subprocess.Popen:
+        """`make prod`, as a user runs it in a terminal; the stack is up once `_up` says so."""
+        self.process = start_in_session(["make", "prod"], REPO, self.env, self.log)
+        return self.process
+
+    def supervisorctl(self, *args: str) -> subprocess.CompletedProcess:
+        """`make prod-status` and its siblings' command, for this stack."""
+        env = {**self.env, "DAGSTER_HOME": str(self.state / "dagster")}
+        command = [str(REPO / ".venv/bin/supervisorctl"), "-c", str(REPO / "deploy/supervisord.conf"), *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     def _up(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"make prod exited with {self.process.returncode}:\n{self.log_tail()}")
-        return "production profile up" in self.log.read_text(errors="replace")
+        status = self.supervisorctl("status").stdout.splitlines()
+        running = len(status) == 4 + self.workers and all(" RUNNING " in line for line in status)
+        return running and self.location_loaded() and self.mlflow_answers()
+
+    def mlflow_answers(self) -> bool:
+        try:
+            return requests.get(f"{self.mlflow_uri}/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
 
     def instance(self) -> DagsterInstance:
         """The production instance (runs and events in Postgres), as a process of this machine opens it."""
@@ -80,6 +101,16 @@ class ProductionStack(DagsterUI):
         }
         children = {int(pid): mains[int(ppid)] for pid, ppid, _, _ in rows if int(ppid) in mains}
         return {**mains, **children}
+
+    def daemons(self) -> list[int]:
+        """The processes of this machine running this profile's `dagster-daemon`."""
+        listing = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+        workspace = str(self.state / "workspace.yaml")
+        return [
+            int(line.split(None, 1)[0])
+            for line in listing.splitlines()
+            if "dagster-daemon run" in line and workspace in line
+        ]
 
     def stop(self, timeout: float = 90) -> None:
         """Ctrl-C to the script, as a user stops it: every service stops, nothing of the session is left."""

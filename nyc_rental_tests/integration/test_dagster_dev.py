@@ -60,7 +60,6 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
         "raw_listings_freshness_sensor": "RUNNING",
         "close_mlflow_runs_of_failed_runs": "RUNNING",
         "finish_mlflow_runs_of_successful_runs": "RUNNING",
-        "stop_processes_of_lost_runs": "RUNNING",
         "reprice_portfolio_on_new_champion": "RUNNING",
     }
 
