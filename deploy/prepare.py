@@ -5,8 +5,8 @@
 - stops (SIGKILL) what a supervisord that was killed outright (`kill -9`, its terminal closed) left running: every
   process it started carries NYC_RENTAL_PROD_SERVICE=<this profile's folder> in its environment;
 - writes the instance's dagster.yaml into DAGSTER_HOME and the webserver's and daemon's workspace.yaml;
-- creates the databases the URLs name when they do not exist, and brings MLflow's and Dagster's schemas to
-  the installed versions.
+- `nyc-rental migrate`: creates the databases the URLs name when they do not exist, and brings MLflow's and
+  Dagster's schemas to the installed versions.
 
 Everything secret comes from the environment (see docs/production.md); nothing is printed with its password.
 """
@@ -17,18 +17,14 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from nyc_rental.storage.postgres_backend import redacted
-from nyc_rental.storage.urls import with_driver
+from nyc_rental.cli import migrate
 
 DEPLOY = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
-REQUIRED = ("DAGSTER_PG_URL", "NYC_RENTAL_WAREHOUSE_URL", "MLFLOW_BACKEND_STORE_URI", "NYC_RENTAL_CELERY_BROKER")
+REQUIRED = (*migrate.STORES, "NYC_RENTAL_CELERY_BROKER")
 MARKER = "NYC_RENTAL_PROD_SERVICE"  # set by deploy/supervisord.conf for every service
 
 
@@ -78,30 +74,6 @@ def stop_services_left(state: Path, timeout: float = 20.0) -> None:
         sys.exit(f"processes {left} of a previous make prod did not stop")
 
 
-def ensure_database(url: str) -> None:
-    """Create the database `url` names when it does not exist (its server's `postgres` database is asked)."""
-    import psycopg
-
-    parts = urlsplit(with_driver(url, None))._replace(query="")
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as con:
-            if con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-                con.execute(f'CREATE DATABASE "{name}"')
-                print(f"created database {name} on {redacted(admin)}", flush=True)
-    except psycopg.Error as error:
-        message = str(error).replace(parts.password or "\0", "***")
-        sys.exit(f"cannot prepare database {name} on {redacted(admin)}: {message.strip()}")
-
-
-def mlflow_schema_exists(url: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(with_driver(url, None), connect_timeout=10) as con:
-        return con.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()[0]
-
-
 def main() -> int:
     missing = [name for name in REQUIRED if not os.environ.get(name)]
     if missing:
@@ -125,13 +97,7 @@ def main() -> int:
         .replace("port: 4000", f"port: {os.environ['CODE_SERVER_PORT']}")
     )
 
-    for name in ("DAGSTER_PG_URL", "NYC_RENTAL_WAREHOUSE_URL", "MLFLOW_BACKEND_STORE_URI"):
-        ensure_database(os.environ[name])
-    store = os.environ["MLFLOW_BACKEND_STORE_URI"]
-    if mlflow_schema_exists(store):  # a store an older MLflow created: the server refuses it unmigrated
-        subprocess.run([BIN / "mlflow", "db", "upgrade", store], check=True, capture_output=True)
-    subprocess.run([BIN / "dagster", "instance", "migrate"], check=True, capture_output=True)
-    return 0
+    return migrate.main([], prog="make prod")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     nyc-rental report    every week in the warehouse, side by side
     nyc-rental predict   price a CSV of listings with the champion model
     nyc-rental promote   make a registered model version the champion, by hand
+    nyc-rental migrate   create the production stores' databases, bring their schemas up to date
 
 Each command's module is imported when it runs, so `nyc-rental --help` loads none of them.
 """
@@ -18,6 +19,7 @@ COMMANDS = {
     "report": "every week in the warehouse, side by side",
     "predict": "price a CSV of listings with the champion model",
     "promote": "make a registered model version the champion, by hand",
+    "migrate": "create the production stores' databases, bring their schemas up to date",
 }
 
 

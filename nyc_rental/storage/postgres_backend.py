@@ -44,7 +44,7 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}"
 
 
-def _scrubbed(text: str, url: str) -> str:
+def scrubbed(text: str, url: str) -> str:
     """`text` with the URL and its password replaced, for messages from a driver that may quote them."""
     password = urlsplit(url).password
     text = text.replace(url, redacted(url))
@@ -70,7 +70,7 @@ class PostgresBackend:
             connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10, application_name="nyc_rental")
         except psycopg.Error as error:
             raise WarehouseError(
-                f"cannot connect to the warehouse {redacted(self.url)}: {_scrubbed(str(error), self.url).strip()} "
+                f"cannot connect to the warehouse {redacted(self.url)}: {scrubbed(str(error), self.url).strip()} "
                 "(check NYC_RENTAL_WAREHOUSE_URL: server, port, database, user and password)"
             ) from None
         try:
