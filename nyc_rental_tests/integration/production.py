@@ -17,6 +17,20 @@ from nyc_rental_tests.services import postgres_database, rabbitmq_vhost
 CELERY_WORKER = re.compile(r"celery -A nyc_rental\.runtime\.celery_worker worker")
 
 
+def open_instance(dagster_home: Path, url: str) -> DagsterInstance:
+    """The instance of `dagster_home`'s dagster.yaml (deploy/dagster.yaml: DAGSTER_PG_URL) on the database `url`.
+    The storage reads the URL when it is built; the test process's environment is left as it was."""
+    before = os.environ.get("DAGSTER_PG_URL")
+    os.environ["DAGSTER_PG_URL"] = url
+    try:
+        return DagsterInstance.from_config(str(dagster_home))
+    finally:
+        if before is None:
+            del os.environ["DAGSTER_PG_URL"]
+        else:
+            os.environ["DAGSTER_PG_URL"] = before
+
+
 class ProductionStack(DagsterUI):
     """`make prod` in its own session: supervisord and its code server, webserver, daemon, MLflow server, workers."""
 
@@ -80,15 +94,7 @@ class ProductionStack(DagsterUI):
 
     def instance(self) -> DagsterInstance:
         """The production instance (runs and events in Postgres), as a process of this machine opens it."""
-        before = os.environ.get("DAGSTER_PG_URL")
-        os.environ["DAGSTER_PG_URL"] = self.env["DAGSTER_PG_URL"]  # plain postgresql://, as make prod passes it
-        try:  # the storage reads the URL when it is built; the test process's environment is left as it was
-            return DagsterInstance.from_config(str(self.state / "dagster"))
-        finally:
-            if before is None:
-                del os.environ["DAGSTER_PG_URL"]
-            else:
-                os.environ["DAGSTER_PG_URL"] = before
+        return open_instance(self.state / "dagster", self.env["DAGSTER_PG_URL"])  # plain postgresql://, as make prod
 
     def worker_processes(self) -> dict[int, str]:
         """The Celery workers' processes (pool children included), by pid: {pid: worker name}."""

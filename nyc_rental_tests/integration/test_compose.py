@@ -28,6 +28,7 @@ from nyc_rental.ml.tracking import CHAMPION, EXPERIMENT, MODEL_NAME
 from nyc_rental.storage.warehouse import Warehouse
 from nyc_rental_tests.integration.containers import BASE_IMAGE, COMPOSE, DockerDaemon, docker_daemon, ensure_base_image
 from nyc_rental_tests.integration.dagster_dev import FINISHED, REPO, DagsterUI, free_port, wait_for
+from nyc_rental_tests.integration.production import open_instance
 from nyc_rental_tests.services import POSTGRES_ADMIN_URL, postgres_database, rabbitmq_vhost
 
 pytestmark = pytest.mark.integration
@@ -129,15 +130,7 @@ def production_instance(stack: Stack) -> DagsterInstance:
     home = stack.root / "dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copyfile(DEPLOY / "dagster.yaml", home / "dagster.yaml")
-    before = os.environ.get("DAGSTER_PG_URL")
-    os.environ["DAGSTER_PG_URL"] = stack.urls["dagster"]  # the storage reads it once, when it is built
-    try:
-        return DagsterInstance.from_config(str(home))
-    finally:
-        if before is None:
-            del os.environ["DAGSTER_PG_URL"]
-        else:
-            os.environ["DAGSTER_PG_URL"] = before
+    return open_instance(home, stack.urls["dagster"])
 
 
 def celery_steps(instance: DagsterInstance, run_id: str) -> list[tuple[str, str, bool]]:
