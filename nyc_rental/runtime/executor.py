@@ -27,12 +27,32 @@ from dagster._core.execution.plan.instance_concurrency_context import InstanceCo
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.executor.base import Executor
 from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
 from nyc_rental.runtime.launcher import worker_event
 
 
 class PatientConcurrencyContext(InstanceConcurrencyContext):
-    """Dagster's pool claims, reporting the time until the next claim attempt is due (never negative)."""
+    """Dagster's pool claims, reporting the time until the next claim attempt is due (never negative), and
+    taking a free slot no step was given.
+
+    Dagster's storage hands a freed slot to a step already waiting for it, at the moment it is freed. A step
+    that registers its wait at that same moment (it found no free slot, then the slot was freed before its
+    wait was written: SQLite has no row locks) is never handed one: it waits forever beside a free slot, and
+    the run queue, which counts waiting steps, launches no other run. So after a refused claim, a slot that no
+    waiting step was given is handed to the longest waiting one, as a freed slot would have been.
+    """
+
+    def claim(self, concurrency_key: str, step_key: str, step_priority: int = 0) -> bool:
+        attempted = self._pending_timeouts.get(step_key)
+        if super().claim(concurrency_key, step_key, step_priority):
+            return True
+        if self._pending_timeouts.get(step_key) != attempted:  # the storage refused a claim (not a backoff)
+            storage = self._instance.event_log_storage
+            if isinstance(storage, SqlEventLogStorage) and storage.has_unassigned_slots(concurrency_key):
+                storage.assign_pending_steps([concurrency_key])
+                self._pending_timeouts[step_key] = time.time()  # claim again at once
+        return False
 
     def interval_to_next_pending_claim_check(self) -> float:
         if not self.has_pending_claims():

@@ -12,7 +12,7 @@ from nyc_rental.runtime.executor import (
 )
 from nyc_rental.runtime.testing import NO_COMPUTE_LOGS
 
-POOL = "training"
+POOL = "warehouse"
 HOLDER = "a-run-that-holds-the-slot"
 
 
@@ -97,3 +97,25 @@ def test_dagster_still_busy_waits_on_a_pending_claim_so_the_patient_executor_is_
             "executor, drop the test of its wait, and lift the dagster<1.14 bound if nothing else needs it."
         )
         assert 0 < intervals["patient"] <= 15  # ours sleeps until the next claim attempt is due
+
+
+def test_a_step_that_began_waiting_as_the_slot_was_freed_takes_the_free_slot(tmp_path):
+    """The race seen in a backfill: a step finds the pool's slot taken; the holder frees it, handing it to the
+    steps then waiting (none); only then is the step's wait written, unassigned. Dagster's context leaves that
+    step waiting beside the free slot for good (and the queue launches no other run); ours takes it."""
+    overrides = {"concurrency": {"pools": {"granularity": "op", "default_limit": 1}}}
+    with DagsterInstance.local_temp(str(tmp_path), overrides=overrides) as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(POOL)
+        runs = {name: instance.create_run_for_job(pooled_job) for name in ("dagster", "patient")}
+        for run in runs.values():  # each one's wait written after the slot was freed, as in the race
+            storage.add_pending_step(POOL, run.run_id, "pooled_step", should_assign=False)
+        claimed = {}
+        for name, context in (("dagster", InstanceConcurrencyContext), ("patient", PatientConcurrencyContext)):
+            with context(instance, runs[name]) as concurrency:
+                attempts = [concurrency.claim(POOL, "pooled_step")]
+                concurrency._pending_timeouts["pooled_step"] = 0.0  # the backoff over: the next attempt is due
+                attempts.append(concurrency.claim(POOL, "pooled_step"))
+                claimed[name] = attempts
+            storage.free_concurrency_slots_for_run(runs[name].run_id)
+        assert claimed == {"dagster": [False, False], "patient": [False, True]}, claimed
