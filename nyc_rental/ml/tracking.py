@@ -121,23 +121,43 @@ def is_server(tracking_uri: str) -> bool:
     return tracking_uri.startswith(("http://", "https://"))
 
 
-def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
-    """Create the store and the experiment once; with a local store, artifacts go under `artifact_root`.
+_OPENED: set[str] = set()  # local stores this process has opened (and so created) already
 
-    Runs that start together (a backfill) would otherwise migrate a fresh SQLite store at the same time,
-    which can fail: a file lock beside the artifacts lets one process create it while the others wait. A
-    tracking server keeps its own artifact store (proxied artifacts) and serializes creation itself.
-    """
+
+def open_store(tracking_uri: str) -> MlflowClient:
+    """A client of the store (tracking and registry). The first opening of a SQLite store in a process holds a
+    file lock beside the database: opening a store that does not exist yet creates its tables, and processes that
+    open a fresh one at the same moment (the first weeks of a backfill, the sensors of a just-started `dagster
+    dev`) would create them together and fail ("table ... already exists")."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri)
+    database = sqlite_database(tracking_uri)
+    if database is None or tracking_uri in _OPENED:
+        return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)  # creates the tracking tables
+        client.search_registered_models(max_results=1)  # and opens the registry's
+    _OPENED.add(tracking_uri)
+    return client
+
+
+def sqlite_database(tracking_uri: str) -> Path | None:
+    """The database file of a `sqlite:///` store URI; None for any other store."""
+    prefix = "sqlite:///"
+    return Path(tracking_uri.removeprefix(prefix)) if tracking_uri.startswith(prefix) else None
+
+
+def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
+    """Create the store (see open_store) and the experiment once; with a local store, artifacts go under
+    `artifact_root`. A tracking server keeps its own artifact store (proxied artifacts)."""
+    client = open_store(tracking_uri)
     if is_server(tracking_uri):
         return _experiment_id(client, name, artifact_location=None)
     root = Path(artifact_root)
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".store.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _experiment_id(client, name, artifact_location=root.resolve().as_uri())
+    return _experiment_id(client, name, artifact_location=root.resolve().as_uri())
 
 
 def _experiment_id(client: MlflowClient, name: str, artifact_location: str | None) -> str:
@@ -164,9 +184,7 @@ def runs_page(tracking_uri: str, ui_url: str, name: str = EXPERIMENT) -> str:
     """The MLflow UI's page of the experiment's runs. MLflow 3.17's UI opens an experiment on the view its sidebar
     switch "GenAI / Model training" holds in the browser (GenAI at first: the overview, traces), whatever the
     experiment's kind tag says; `workflowType=machine_learning` in the address opens the runs."""
-    from mlflow.tracking import MlflowClient
-
-    experiment = MlflowClient(tracking_uri=tracking_uri).get_experiment_by_name(name)
+    experiment = open_store(tracking_uri).get_experiment_by_name(name)
     page = "experiments" if experiment is None else f"experiments/{experiment.experiment_id}/runs"
     return f"{ui_url.rstrip('/')}/#/{page}?workflowType=machine_learning"
 
@@ -251,9 +269,8 @@ class ModelRegistry(ConfigurableResource):
     model_name: str = MODEL_NAME
 
     def client(self) -> MlflowClient:
-        from mlflow.tracking import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return open_store(self.tracking_uri)
 
     def champion(self) -> ModelVersion | None:
         from mlflow.exceptions import MlflowException

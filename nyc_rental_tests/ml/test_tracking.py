@@ -2,6 +2,7 @@
 the experiment's kind, the week's step, and the trend run that weeks logging at once must share."""
 
 import datetime as dt
+import multiprocessing
 import threading
 
 import pytest
@@ -13,6 +14,7 @@ from nyc_rental.ml.tracking import (
     MACHINE_LEARNING,
     TREND_RUN_NAME,
     TREND_TAG,
+    ModelRegistry,
     ensure_experiment,
     log_week_trend,
     runs_page,
@@ -32,6 +34,33 @@ def store(tmp_path_factory):
 
 def trend_runs(client: MlflowClient, experiment_id: str, view=ViewType.ACTIVE_ONLY):
     return client.search_runs([experiment_id], f"tags.`{TREND_TAG}` = 'true'", run_view_type=view)
+
+
+def _open_at_once(start, uri: str, artifacts: str, runs: bool, answers) -> None:
+    start.wait()
+    try:  # a run opens the store through its experiment; a sensor through the registry
+        answers.put(
+            ensure_experiment(uri, "at_once", artifacts) if runs else str(ModelRegistry(tracking_uri=uri).champion())
+        )
+    except Exception as error:
+        answers.put(repr(error))
+
+
+def test_runs_and_sensors_that_start_together_on_a_fresh_store_all_open_it(tmp_path):
+    """The first weeks of a backfill and the sensors of a just-started `dagster dev` open a home's fresh store at
+    the same moment: one process creates (migrates) the SQLite store while the others wait, and every run gets
+    the same experiment."""
+    forked = multiprocessing.get_context("fork")
+    roles = [True, True, False]  # two runs, a sensor
+    start, answers = forked.Barrier(len(roles)), forked.Queue()
+    uri, artifacts = f"sqlite:///{tmp_path / 'mlflow.db'}", str(tmp_path / "mlartifacts")
+    workers = [forked.Process(target=_open_at_once, args=(start, uri, artifacts, run, answers)) for run in roles]
+    for worker in workers:
+        worker.start()
+    found = sorted(answers.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(30)
+    assert found[-1] == "None" and found[0] == found[1] and found[0].isdigit(), found  # no champion yet
 
 
 def test_the_experiment_is_a_machine_learning_one_when_created_and_when_it_already_existed(store):
