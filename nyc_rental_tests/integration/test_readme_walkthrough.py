@@ -107,10 +107,52 @@ def readme_demo_lines() -> list[str]:
     return re.findall(r"^  (2019-07-0[18]  ok .*)$", text, re.M)
 
 
+def printed_as_documented(printed: str, documented: str) -> bool:
+    """The same words and the same counts, but for the last digits of what the model computes: its test MAE
+    within 5 cents and the portfolio's under / within / over within 3 of 200 properties. The boosters' sums
+    are made in another order by another CPU's vector instructions (the same lock and seeds give 32.45 on one
+    x86_64 machine and 32.44 on another), and a property on the edge of its range moves with them."""
+    parts, expected = re.split(r"(\d[\d,.]*\d|\d)", printed), re.split(r"(\d[\d,.]*\d|\d)", documented)
+    if len(parts) != len(expected):
+        return False
+    for index, (part, wanted) in enumerate(zip(parts, expected)):
+        if index % 2 == 0 or part == wanted:
+            if part != wanted:
+                return False
+            continue
+        if expected[index - 1].endswith("test MAE "):
+            tolerance = 0.05
+        elif expected[index + 1].startswith((" under", " within", " over")):
+            tolerance = 3
+        else:
+            return False
+        if abs(float(part.replace(",", "")) - float(wanted.replace(",", ""))) > tolerance:
+            return False
+    return True
+
+
+def test_printed_as_documented_allows_the_last_digits_of_the_model_only():
+    documented = "2019-07-08  ok  delivered 20,000  model v2: test MAE 32.45, not promoted  portfolio: 20 under, 137 within, 43 over"
+    close = documented.replace("32.45", "32.44").replace("137 within, 43", "138 within, 42")
+    assert printed_as_documented(documented, documented) and printed_as_documented(close, documented)
+    for wrong in (
+        documented.replace("20,000", "20,001"),
+        documented.replace("v2", "v3"),
+        documented.replace("32.45", "32.55"),
+        documented.replace("43 over", "47 over"),
+        documented.replace("not promoted", "promoted"),
+        documented + " and more",
+    ):
+        assert not printed_as_documented(wrong, documented), wrong
+
+
 def test_the_walkthrough_verbatim(checkout):
     data = checkout / "data"
     shown = run(DEMO, checkout)
-    assert readme_demo_lines() and all(line in shown for line in readme_demo_lines()), shown
+    printed = [line.strip() for line in shown.splitlines()]
+    assert readme_demo_lines() and all(
+        any(printed_as_documented(line, documented) for line in printed) for documented in readme_demo_lines()
+    ), shown
 
     dev = start_in_session(["bash", "-c", DEV], checkout, user_env(), checkout / "make-dev.log")
     servers = [dev]
