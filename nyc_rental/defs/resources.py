@@ -15,12 +15,12 @@ from nyc_rental.core.quality import DATA_TESTS, Outcome, QualityThresholds, run_
 from nyc_rental.defs.config import fields_of
 from nyc_rental.storage.warehouse import Warehouse, WarehouseError
 
-# Concurrency pools (limit 1 each in .dagster/dagster.yaml): on the DuckDB file, steps that write the warehouse
-# take turns, and one model trains at a time. Steps that only read it (the checks) wait out a writer through the
-# lock retry (nyc_rental/storage/duckdb_backend.py). The production instance (deploy/dagster.yaml) leaves both
-# pools unlimited: Postgres takes concurrent writers, and the Celery workers bound the trainers.
+# The concurrency pool of every step that writes the warehouse (limit 1 in .dagster/dagster.yaml): on the DuckDB
+# file those steps take turns. Steps that only read it (the checks) wait out a writer through the lock retry
+# (nyc_rental/storage/duckdb_backend.py). The production instance (deploy/dagster.yaml) leaves it unlimited:
+# Postgres takes concurrent writers. The model step is in no pool: the run queue bounds the weeks that train at
+# once, and each trains on its share of the cores (runtime/capacity.py).
 WAREHOUSE_POOL = "warehouse"
-TRAINING_POOL = "training"
 
 
 class LandingFolder(ConfigurableResource):

@@ -24,15 +24,21 @@ The health check only reads state: run monitoring calls it every poll and acts o
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import MetadataValue
+from dagster import Field, MetadataValue
+from dagster._config import UserConfigSchema
 from dagster._core.events import DagsterEventType, EngineEventData
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 from dagster._core.storage.dagster_run import DagsterRun
+from dagster._serdes import ConfigurableClassData, serialize_value
+
+from nyc_rental.runtime.warm_runs import WarmProcesses
 
 _LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -150,7 +156,64 @@ def worker_health(worker: RunWorker | None) -> CheckRunHealthResult:
 
 class MonitoredRunLauncher(DefaultRunLauncher):
     """Dagster's default run launcher (runs as processes of the code server) that run monitoring can ask
-    whether a run's process still exists (`run_launcher` in dagster.yaml)."""
+    whether a run's process still exists (`run_launcher` in dagster.yaml); with `warm_processes: true`, runs
+    are forked from a process that has imported the libraries already (nyc_rental/runtime/warm_runs.py)."""
+
+    def __init__(self, inst_data: ConfigurableClassData | None = None, warm_processes: bool = False):
+        super().__init__(inst_data=inst_data)
+        self._warm = WarmProcesses() if warm_processes else None
+
+    @classmethod
+    def config_type(cls) -> UserConfigSchema:
+        return {
+            "warm_processes": Field(
+                bool,
+                is_required=False,
+                default_value=False,
+                description=(
+                    "Fork each run from a process of the launcher's host that has imported the libraries a run "
+                    "needs, instead of a fresh process of the code server: about 4.5 s of a core less per run."
+                ),
+            )
+        }
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: dict) -> MonitoredRunLauncher:
+        return cls(inst_data=inst_data, **config_value)
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        run = context.dagster_run
+        origin = run.job_code_origin
+        if self._warm is None or origin is None:
+            return super().launch_run(context)
+        executable = origin.repository_origin.executable_path
+        pid = self._warm.start_run(executable, run.run_id, serialize_value(self._instance.get_ref()))
+        self._instance.report_engine_event(
+            f"Started the run's process (pid {pid}) from the warm process", run, cls=self.__class__
+        )
+
+    def terminate(self, run_id: str) -> bool:
+        """Cancel a run: with warm processes, its process is interrupted as the code server interrupts its
+        runs' (at the next step boundary: the run ends CANCELED)."""
+        if self._warm is None:
+            return super().terminate(run_id)
+        run = self._instance.get_run_by_id(run_id)
+        if not run or run.is_finished:
+            return False
+        self._instance.report_run_canceling(run)
+        worker = recorded_worker(self._instance, run)
+        if worker is None or not is_this_host(worker.host) or worker_health(worker).status != WorkerStatus.RUNNING:
+            self._instance.report_engine_event(
+                "Could not interrupt the run: its process is not running on this host", run, cls=self.__class__
+            )
+            return False
+        os.kill(worker.pid, signal.SIGINT)
+        return True
+
+    def dispose(self) -> None:
+        if self._warm is not None:
+            self._warm.close()
+        super().dispose()
 
     @property
     def supports_check_run_worker_health(self) -> bool:

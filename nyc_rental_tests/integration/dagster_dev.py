@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -316,8 +317,16 @@ class DagsterUI:
 class DagsterDev(DagsterUI):
     """`dagster dev` started by the test, in its own session, over its own homes."""
 
-    def __init__(self, home: Path, dagster_home: Path, sensor_interval: int = 2, env: dict | None = None):
+    def __init__(
+        self,
+        home: Path,
+        dagster_home: Path,
+        sensor_interval: int = 2,
+        env: dict | None = None,
+        pools: dict | None = None,
+    ):
         self.home, self.dagster_home = home, dagster_home
+        self.pools = pools or {}  # settings of `concurrency: pools:` over the shipped ones
         self.env = {
             **os.environ,
             "NYC_RENTAL_HOME": str(home),
@@ -335,6 +344,10 @@ class DagsterDev(DagsterUI):
     def start(self, timeout: float = 180) -> "DagsterDev":
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO / ".dagster" / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        if self.pools:
+            config = yaml.safe_load((REPO / ".dagster" / "dagster.yaml").read_text())
+            config["concurrency"]["pools"].update(self.pools)
+            (self.dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
         self.port = free_port()
         command = [str(DAGSTER), "dev", "-w", str(REPO / "workspace.yaml"), "--host", "127.0.0.1"]
         self.process = start_in_session([*command, "--port", str(self.port)], REPO, self.env, self.log)

@@ -50,7 +50,7 @@ def test_the_ui_shows_the_assets_their_checks_the_jobs_and_the_running_sensors(d
     checks = nodes["clean_listings"]["assetChecksOrError"]["checks"]
     assert sorted(check["name"] for check in checks) == CHECKS and all(check["blocking"] for check in checks)
     assert {name for name, node in nodes.items() if node["pools"] == ["warehouse"]} == WAREHOUSE_STEPS
-    assert nodes["model"]["pools"] == ["training"]
+    assert not nodes["model"]["pools"]  # the weeks' models train side by side, a core each
 
     (repository,) = dev.query(REPOSITORY)["repositoriesOrError"]["nodes"]
     assert {"weekly_pipeline", "promote_model"} <= {job["name"] for job in repository["jobs"]}
@@ -106,11 +106,10 @@ def test_four_weeks_backfilled_like_the_ui_run_once_each_taking_turns_on_the_war
     # Whether runs overlap depends on their length: the queue launches a run only while its first step's pool
     # (`warehouse`) has a free slot, so runs of a few seconds may go one after the other (seen once the tests'
     # runs got faster). `make bench-backfill` reports the runs in flight; what is asserted here is the safety:
-    # ... no two steps that write the warehouse (or train) ever overlapped across runs,
+    # ... no two steps that write the warehouse ever overlapped across runs,
     steps = [interval for run in runs for interval in step_intervals(dev, run["runId"])]
-    for pool in (WAREHOUSE_STEPS, {"model"}):
-        in_pool = sorted((start, end) for step, start, end in steps if step in pool)
-        assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(in_pool))
+    in_pool = sorted((start, end) for step, start, end in steps if step in WAREHOUSE_STEPS)
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(in_pool))
     # ... and no step waited out the whole lock timeout or failed on the DuckDB lock.
     assert not any("locked" in dev.failure_text(run["runId"]) for run in runs)
 

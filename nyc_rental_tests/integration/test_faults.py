@@ -17,7 +17,7 @@ from nyc_rental_tests.integration.dagster_dev import FINISHED, wait_for
 pytestmark = pytest.mark.integration
 
 ROWS = 16_500
-POOLS = ("warehouse", "training")
+POOLS = ("warehouse",)
 TABLES = ("raw_listings", "clean_listings", "validated_listings", "splits", "model", "test_metrics")
 
 
@@ -86,7 +86,7 @@ def test_runs_killed_alone_or_with_the_whole_platform_are_failed_retried_and_eve
 
     alone = wait_for("a run to start training", lambda: model_in_progress(dev, set()), 300, 0.5)
     time.sleep(1)
-    os.kill(dev.run_pid(alone["runId"]), signal.SIGKILL)  # the code server sees its run worker die
+    os.kill(dev.run_pid(alone["runId"]), signal.SIGKILL)  # run monitoring finds its process gone
     wait_for("one week to succeed", lambda: any(week_run_succeeded(run) for run in dev.runs({})), 300)
     with_all = wait_for("another run to train", lambda: model_in_progress(dev, {alone["runId"]}), 300, 0.5)
     time.sleep(1)

@@ -21,7 +21,7 @@ from nyc_rental.defs.assets.listings import VALIDATED_COLUMNS
 from nyc_rental.defs.assets.metadata import markdown_table
 from nyc_rental.defs.config import fields_of
 from nyc_rental.defs.partitions import week_of_partition
-from nyc_rental.defs.resources import TRAINING_POOL, WAREHOUSE_POOL
+from nyc_rental.defs.resources import WAREHOUSE_POOL
 from nyc_rental.ml import tracking
 from nyc_rental.ml.tracking import MODEL_NAME, ModelRegistry, git_commit, log_figure, model_requirements
 from nyc_rental.runtime.capacity import cores_per_run
@@ -102,7 +102,6 @@ def _version() -> str:
     group_name=GROUP,
     code_version="4",
     kinds={"mlflow", "scikitlearn"},
-    pool=TRAINING_POOL,
     required_resource_keys={"mlflow", "warehouse"},
     metadata={**model_schema(), ONE_ROW_PER_WEEK: True},
     description=(
