@@ -35,9 +35,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
-from backfill import ASSETS  # noqa: E402
 from e2e import DEFAULT_SAMPLES  # noqa: E402
-from year import bare_loop, spread  # noqa: E402
+from year import bare_loop, platform_backfill, spread  # noqa: E402
 
 from nyc_rental.core.delivery import week_start  # noqa: E402
 from nyc_rental.settings import DEFAULT_SENSOR_INTERVAL_SECONDS  # noqa: E402
@@ -84,25 +83,6 @@ def by_sensor(deliveries: list[Path], root: Path) -> dict:
         dev.stop()
 
 
-def by_backfill(deliveries: list[Path], root: Path) -> dict:
-    (root / "home" / "incoming").mkdir(parents=True)
-    dev = DagsterDev(root / "home", root / "dagster_home").start()
-    try:
-        dev.stop_sensor()
-        for path in deliveries:
-            (dev.home / "incoming" / path.name).write_bytes(path.read_bytes())
-        launched = time.time()
-        backfill = dev.wait_for_backfill(dev.launch_backfill([week_of(p) for p in deliveries], ASSETS), timeout=1800)
-        runs = backfill["runs"]
-        failed = [run["runId"] for run in runs if run["status"] != "SUCCESS"]
-        if failed or len(runs) != len(deliveries):
-            raise RuntimeError(f"{len(runs)} runs for {len(deliveries)} weeks, failed: {failed}\n{dev.log_tail()}")
-    finally:
-        dev.stop()
-    durations = [run["endTime"] - run["startTime"] for run in runs]
-    return {"seconds": round(max(run["endTime"] for run in runs) - launched, 1), **spread(durations)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=Path(os.environ.get("NYC_RENTAL_SAMPLES") or DEFAULT_SAMPLES))
@@ -119,7 +99,7 @@ def main() -> None:
         print(json.dumps({"bare_loop": report["bare_loop"]}), file=sys.stderr, flush=True)
         report["sensor"] = by_sensor(deliveries, root / "sensor")
         print(json.dumps({"sensor": report["sensor"]}), file=sys.stderr, flush=True)
-        report["backfill"] = by_backfill(deliveries, root / "backfill")
+        report["backfill"] = platform_backfill(deliveries, root / "backfill")
     bare = report["bare_loop"]["seconds"]
     report["sensor_over_bare"] = round(report["sensor"]["seconds"] / bare, 2)
     report["backfill_over_bare"] = round(report["backfill"]["seconds"] / bare, 2)
