@@ -49,14 +49,18 @@ PRELOAD = (
 
 # The warm process's program (run with `python -c`, so that it imports nothing of this project).
 WARM_PROCESS = r"""
-import importlib, json, os, signal, sys
+import importlib, json, os, signal, sys, warnings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-for name in json.loads(sys.argv[1]):
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        pass  # a library the environment lacks: the run imports what it needs itself
+with warnings.catch_warnings():
+    from dagster import BetaWarning
+
+    warnings.simplefilter("ignore", BetaWarning)  # dagster-mlflow is marked beta, as the runs know (ml/tracking.py)
+    for name in json.loads(sys.argv[1]):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # a library the environment lacks: the run imports what it needs itself
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the runs' processes are reaped as they end
 answers = os.fdopen(os.dup(1), "w")
 os.dup2(2, 1)  # what anything prints goes where the daemon's output goes, not into the answers
