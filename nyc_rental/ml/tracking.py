@@ -269,7 +269,6 @@ class ModelRegistry(ConfigurableResource):
     model_name: str = MODEL_NAME
 
     def client(self) -> MlflowClient:
-
         return open_store(self.tracking_uri)
 
     def champion(self) -> ModelVersion | None:

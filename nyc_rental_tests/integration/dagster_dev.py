@@ -343,11 +343,13 @@ class DagsterDev(DagsterUI):
 
     def start(self, timeout: float = 180) -> "DagsterDev":
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO / ".dagster" / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shipped, instance_file = REPO / ".dagster" / "dagster.yaml", self.dagster_home / "dagster.yaml"
         if self.pools:
-            config = yaml.safe_load((REPO / ".dagster" / "dagster.yaml").read_text())
+            config = yaml.safe_load(shipped.read_text())
             config["concurrency"]["pools"].update(self.pools)
-            (self.dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
+            instance_file.write_text(yaml.safe_dump(config))
+        else:
+            shutil.copyfile(shipped, instance_file)
         self.port = free_port()
         command = [str(DAGSTER), "dev", "-w", str(REPO / "workspace.yaml"), "--host", "127.0.0.1"]
         self.process = start_in_session([*command, "--port", str(self.port)], REPO, self.env, self.log)
