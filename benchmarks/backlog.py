@@ -67,7 +67,11 @@ def finished_runs(dev: DagsterDev, weeks: list[str], since: float) -> dict:
         reasons = "\n".join(f"{week}: {dev.failure_text(ended[week]['runId'])[-2000:]}" for week in failed)
         raise RuntimeError(f"weeks {failed} did not succeed:\n{reasons}")
     durations = [run["endTime"] - run["startTime"] for run in ended.values()]
-    return {"seconds": round(max(run["endTime"] for run in ended.values()) - since, 1), **spread(durations)}
+    return {
+        "seconds": round(max(run["endTime"] for run in ended.values()) - since, 1),
+        "first_run_started_after": round(min(run["startTime"] for run in ended.values()) - since, 1),
+        **spread(durations),
+    }
 
 
 def by_sensor(deliveries: list[Path], root: Path) -> dict:

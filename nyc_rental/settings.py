@@ -8,6 +8,9 @@ from nyc_rental.storage.urls import is_postgres_url
 
 DEFAULT_HOME = "data"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+# A delivery is taken once nothing has written to it for this long (or once it is unchanged between two of the
+# sensor's looks): a copy in progress writes far more often, and a backlog found at start-up runs at once.
+DEFAULT_SETTLE_SECONDS = 5
 DEFAULT_LOCK_TIMEOUT_SECONDS = 60.0
 # The first weekly partition: the week of the July 2019 New York snapshot that the real deliveries and the
 # synthetic generator come from (the demo's first week). A company sets it to the week of its first delivery.
@@ -122,6 +125,11 @@ def _seconds(name: str, default: float) -> float:
 def sensor_interval_seconds() -> int:
     """How often the landing-folder sensor looks (`NYC_RENTAL_SENSOR_INTERVAL_SECONDS`)."""
     return int(_seconds("NYC_RENTAL_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS))
+
+
+def settle_seconds() -> float:
+    """How long nothing must have written to a delivery before the sensor takes it (`NYC_RENTAL_SETTLE_SECONDS`)."""
+    return _seconds("NYC_RENTAL_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS)
 
 
 def lock_timeout_seconds() -> float:

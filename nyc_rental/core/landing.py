@@ -1,13 +1,15 @@
 """Watching the landing folder: which deliveries are new, stable and usable.
 
-The state is plain JSON (the sensor's cursor), so it survives restarts. A file is considered once it has
-kept the same size and modification time for one whole interval; its content hash decides whether it is
-new, so the same bytes never run twice and a corrected file always runs again.
+The state is plain JSON (the sensor's cursor), so it survives restarts. A file is considered once nothing has
+written to it for a while: its last write is `settle_seconds` old, or its size and modification time did not
+change between two looks (a clock that puts a network share's files in the future still settles this way). Its
+content hash decides whether it is new, so the same bytes never run twice and a corrected file always runs again.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +58,16 @@ def run_key(delivery: Delivery) -> str:
     return f"{delivery.week.isoformat()}:{delivery.sha256}"
 
 
-def scan_landing(folder: Path, state: LandingState, is_known_week: Callable[[str], bool]) -> LandingScan:
-    """Deliveries that became stable since the last look and were never requested, and files unusable."""
+def scan_landing(
+    folder: Path, state: LandingState, is_known_week: Callable[[str], bool], settle_seconds: float | None = None
+) -> LandingScan:
+    """Deliveries that became stable since the last look and were never requested, and files unusable.
+
+    Stable: unchanged since the last look or, with `settle_seconds`, last written at least that long ago (a
+    backlog found at start-up runs at the first look, not one interval later)."""
     scan = LandingScan(state=LandingState(run_keys=list(state.run_keys)))
     new = scan.state
+    now = time.time()
     for path in candidate_files(folder):
         name = path.name
         try:
@@ -72,7 +80,8 @@ def scan_landing(folder: Path, state: LandingState, is_known_week: Callable[[str
         if state.handled.get(name) == signature:
             new.handled[name] = signature
             continue
-        if state.seen.get(name) != signature:
+        settled = settle_seconds is not None and now - stat.st_mtime >= settle_seconds
+        if state.seen.get(name) != signature and not settled:
             continue  # new or still changing: look again next time
         if stat.st_size == 0:
             _report(scan, state, name, f"{name}: empty so far, waiting for content")

@@ -35,6 +35,7 @@ TRUSTED_TYPES = [
     "nyc_rental.core.features.DaysSince",
     "nyc_rental.core.features.ListingColumns",
     "nyc_rental.core.features.OutOfFoldPrediction",
+    "nyc_rental.core.features.TitleVectorizer",
     "nyc_rental.core.features._as_documents",
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",

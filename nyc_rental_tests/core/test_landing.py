@@ -54,6 +54,17 @@ def test_a_growing_file_waits_until_it_stops_growing(folder):
     assert len(scan.deliveries) == 1
 
 
+def test_a_file_nothing_wrote_to_for_the_settle_time_is_requested_at_the_first_look(folder):
+    old = folder / "listings_2019-07-10.csv"
+    old.write_text(CONTENT)
+    os.utime(old, (old.stat().st_mtime - 6,) * 2)  # last written 6 s ago: a backlog found at start-up
+    (folder / "listings_2019-07-17.csv").write_text(CONTENT)  # written just now: maybe still being copied
+    first = scan_landing(folder, LandingState(), known, settle_seconds=5)
+    assert [d.week_key for d in first.deliveries] == ["2019-07-08"]
+    second = scan_landing(folder, first.state, known, settle_seconds=5)
+    assert [d.week_key for d in second.deliveries] == ["2019-07-15"]  # unchanged since the first look
+
+
 def test_the_same_bytes_again_are_not_requested_changed_bytes_are(folder):
     path = folder / "listings_2019-07-10.csv"
     path.write_text(CONTENT)

@@ -6,7 +6,13 @@ from threadpoolctl import threadpool_limits
 from nyc_rental.core.cleaning import clean_listings
 from nyc_rental.core.delivery import RAW_COLUMNS
 from nyc_rental.core.evaluation import input_importance
-from nyc_rental.core.features import ListingColumns, OutOfFoldPrediction, boosting_features, model_input
+from nyc_rental.core.features import (
+    ListingColumns,
+    OutOfFoldPrediction,
+    TitleVectorizer,
+    boosting_features,
+    model_input,
+)
 from nyc_rental.core.splitting import assign_splits
 from nyc_rental.core.training import (
     TRUSTED_TYPES,
@@ -101,6 +107,27 @@ def test_the_fitted_model_round_trips_through_skops_with_the_trusted_types(fitte
     np.testing.assert_allclose(predict_prices(loaded, rows), predict_prices(fitted.model, rows), rtol=1e-12)
 
 
+def test_a_title_vocabulary_is_saved_as_one_array_and_loads_as_it_was(splits):
+    """skops would write a vocabulary term by term into its JSON schema: most of a default model's file and of
+    the seconds it takes to write it and read it back."""
+    import io
+    import json
+    import zipfile
+
+    import skops.io
+
+    titles = splits["train"]["name"]
+    vectorizer = TitleVectorizer(ngram_range=(1, 2), min_df=2).fit(titles)
+    assert len(vectorizer.vocabulary_) > 100
+    data = skops.io.dumps(vectorizer)
+    schema = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("schema.json"))
+    assert schema["content"]["content"]["vocabulary_"]["__loader__"] == "NdArrayNode"
+    loaded = skops.io.loads(data, trusted=TRUSTED_TYPES)
+    assert loaded.vocabulary_ == vectorizer.vocabulary_
+    assert isinstance(vectorizer.vocabulary_, dict)  # saving changed nothing of the fitted object
+    assert (loaded.transform(titles) != vectorizer.transform(titles)).nnz == 0
+
+
 def test_an_out_of_fold_prediction_never_sees_the_rows_own_price():
     from sklearn.neighbors import KNeighborsRegressor
 
@@ -147,6 +174,22 @@ def test_the_thread_count_does_not_change_the_model(estimator, splits):
             model = fit_candidate(params, splits["train"], splits["val"]).model
             predictions.append(predict_prices(model, splits["test"].drop(columns="price")))
     np.testing.assert_allclose(predictions[0], predictions[1], rtol=1e-12)
+
+
+def test_the_importance_is_scikit_learns_permutation_importance_of_the_whole_model(fitted, splits):
+    """Each shuffle recomputes only the features that read the shuffled column: the figures must be those of
+    shuffling the whole model's input."""
+    from sklearn.inspection import permutation_importance
+
+    rows = splits["val"].sample(n=300, random_state=42)
+    features = rows.drop(columns="price")
+    expected = permutation_importance(
+        fitted.model, features, rows.price.to_numpy(), scoring="neg_mean_absolute_error", n_repeats=1, random_state=42
+    )
+    importance = input_importance(fitted.model, rows, max_rows=300)
+    expected = pd.Series(expected.importances_mean, index=features.columns)
+    assert (expected.abs() > 0.5).sum() >= 3  # shuffles that matter, not only zeros
+    pd.testing.assert_series_equal(importance.sort_index(), expected.sort_index(), rtol=1e-12)
 
 
 def test_an_input_the_model_never_reads_has_no_importance(fitted, splits):

@@ -64,7 +64,7 @@ def test_a_name_without_a_date_runs_in_the_week_of_its_modification_time(instanc
     path = synthetic_delivery(incoming, "2019-07-10", rows=200)
     undated = path.rename(incoming / "listings.csv")
     os.utime(undated, (1_563_192_000, 1_563_192_000))  # 2019-07-15 12:00 UTC
-    requests, _ = settle(instance, incoming)
+    requests, _ = tick(instance, incoming)  # last written years ago: taken at the first look
     assert [r.partition_key for r in requests] == ["2019-07-15"]
 
 
