@@ -146,7 +146,7 @@ bench-profile: $(INSTALLED)
 bench-backfill: $(INSTALLED)
 	$(BIN)/python benchmarks/backfill.py
 
-# 52 weekly deliveries backfilled on the embedded default against the bare loop over the same files (about 13 min).
+# 52 weekly deliveries backfilled on the embedded default against the bare loop over the same files (about 16 min).
 bench-year: $(INSTALLED)
 	$(BIN)/python benchmarks/year.py
 
