@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 TARGET = "price"
 ESTIMATORS = ("gradient_boosting", "random_forest")
 # What a saved pipeline holds beyond scikit-learn's defaults, for MLflow's skops serialization: our own
-# transformers, the fitted booster's trees, the voting ensemble's Bunch of its members and the target
-# encoder's folds (a file we wrote ourselves, so trusted).
+# transformers and booster, the voting ensemble's Bunch of its members and the target encoder's folds (a file
+# we wrote ourselves, so trusted); TreePredictor is in the versions saved before the booster packed its trees.
 TRUSTED_TYPES = [
     "functools.partial",
+    "nyc_rental.core.boosting.Booster",
     "nyc_rental.core.features.DaysSince",
     "nyc_rental.core.features.ListingColumns",
     "nyc_rental.core.features.OutOfFoldPrediction",
@@ -102,9 +103,10 @@ class ModelParams:
 def build_model(params: ModelParams) -> Pipeline:
     """An unfitted pipeline for `params.estimator`."""
     from sklearn.compose import TransformedTargetRegressor
-    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor, VotingRegressor
+    from sklearn.ensemble import RandomForestRegressor, VotingRegressor
     from sklearn.pipeline import Pipeline
 
+    from nyc_rental.core.boosting import Booster
     from nyc_rental.core.features import CATEGORICAL, ListingColumns, boosting_features, course_features
 
     if params.estimator == "random_forest":
@@ -128,8 +130,8 @@ def build_model(params: ModelParams) -> Pipeline:
         )
     if params.estimator == "gradient_boosting":
 
-        def booster(loss: str) -> HistGradientBoostingRegressor:
-            return HistGradientBoostingRegressor(
+        def booster(loss: str) -> Booster:
+            return Booster(
                 loss=loss,
                 learning_rate=params.learning_rate,
                 max_iter=params.max_iter,
