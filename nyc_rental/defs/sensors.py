@@ -23,7 +23,7 @@ from nyc_rental.defs.jobs import reprice_portfolio, weekly_pipeline
 from nyc_rental.defs.partitions import is_known_week
 from nyc_rental.defs.resources import LandingFolder
 from nyc_rental.ml.tracking import ModelRegistry
-from nyc_rental.settings import sensor_interval_seconds, settle_seconds
+from nyc_rental.settings import DEFAULT_SETTLE_SECONDS, sensor_interval_seconds, settle_seconds
 
 
 @sensor(
@@ -32,10 +32,10 @@ from nyc_rental.settings import sensor_interval_seconds, settle_seconds
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Requests one weekly_pipeline run for the week of each delivery that lands (or changes) in the landing "
-        "folder, once nothing has written to it for NYC_RENTAL_SETTLE_SECONDS (default 5) or it is unchanged "
-        "between two looks. The run key holds the content hash: the same bytes never run twice, a corrected file "
-        "always runs. Files it cannot use are reported in its log; deliveries are "
-        "never moved or changed."
+        f"folder, once nothing has written to it for NYC_RENTAL_SETTLE_SECONDS (default {DEFAULT_SETTLE_SECONDS}) "
+        "or it is unchanged between two looks. The run key holds the content hash: the same bytes never run twice, "
+        "a corrected file always runs. Files it cannot use are reported in its log; deliveries are never moved or "
+        "changed."
     ),
 )
 def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingFolder) -> SensorResult:

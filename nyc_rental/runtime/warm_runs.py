@@ -2,11 +2,11 @@
 
 A run started by Dagster's default launcher is a fresh Python process (`dagster api execute_run`'s work, spawned by
 the code server): before its first step it imports Dagster and the code location, and its model step imports
-scikit-learn, SciPy, MLflow, skops and matplotlib, about 4.5 s of a core per run, a third of what the platform
-adds to a week's own work. With `warm_processes: true` (`run_launcher` in `.dagster/dagster.yaml`), the launcher
-keeps one process per Python executable that has imported those libraries and nothing of this project, and
-forks each run from it: the child imports `nyc_rental` itself (so a change of the project's code is in the
-next run, as with the default launcher) and executes the run as `dagster api execute_run` does.
+scikit-learn, SciPy, MLflow, skops and matplotlib, about 4.5 s of a core per run. With `warm_processes: true`
+(`run_launcher` in `.dagster/dagster.yaml`), the launcher keeps one process per Python executable that has imported
+those libraries and nothing of this project, and forks each run from it: the child imports `nyc_rental` itself
+(so a change of the project's code is in the next run, as with the default launcher) and executes the run as
+`dagster api execute_run` does.
 
 The warm process is the launcher's child (in `dagster dev`, the daemon's): it reads one run per line on its
 stdin and answers the run's process id; it exits when its stdin closes (the daemon stopped), leaving runs in
