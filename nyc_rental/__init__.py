@@ -6,3 +6,7 @@ module: core/ (the platform's rules), defs/ (Dagster definitions), storage/ (the
 runtime/ (instance plugins on Dagster's private API), cli/ (the `nyc-rental` programs), synthetic/ (the demo's
 deliveries).
 """
+
+from nyc_rental.runtime import heap
+
+heap.tune()  # the collector's settings for processes that import a week's libraries (runtime/heap.py)
