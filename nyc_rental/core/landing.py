@@ -17,6 +17,9 @@ from pathlib import Path
 from nyc_rental.core.delivery import Delivery, DeliveryError, candidate_files, inspect_delivery, read_header
 
 MAX_REMEMBERED_RUN_KEYS = 10_000
+# The longest a look waits for files written moments ago to settle (a sensor's evaluation must end well within
+# Dagster's 60 s); a file that needs longer is taken at a later look.
+MAX_SETTLE_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -56,6 +59,32 @@ class LandingScan:
 def run_key(delivery: Delivery) -> str:
     """Content, not name, identifies a delivery for its week."""
     return f"{delivery.week.isoformat()}:{delivery.sha256}"
+
+
+def wait_for_settling(folder: Path, state: LandingState, settle_seconds: float | None) -> float:
+    """Sleep until the files written less than `settle_seconds` ago (and not decided yet) are that old; the
+    seconds slept. A look that follows takes each of them that nothing wrote to meanwhile, instead of one
+    interval later: deliveries copied in as `dagster dev` starts run at its first look. Waits at most
+    MAX_SETTLE_WAIT_SECONDS; nothing when no file is that young."""
+    if not settle_seconds:
+        return 0.0
+    now = time.time()
+    remaining = 0.0
+    for path in candidate_files(folder):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        signature = [stat.st_size, stat.st_mtime_ns]
+        if stat.st_size == 0 or signature in (state.handled.get(path.name), state.seen.get(path.name)):
+            continue  # empty, decided already, or unchanged since the last look (stable as it is)
+        age = now - stat.st_mtime
+        if age >= 0:  # a file dated in the future (another clock) settles by the two looks
+            remaining = max(remaining, settle_seconds - age)
+    if remaining <= 0 or remaining > MAX_SETTLE_WAIT_SECONDS:
+        return 0.0
+    time.sleep(remaining + 0.05)
+    return remaining + 0.05
 
 
 def scan_landing(

@@ -18,7 +18,7 @@ from dagster import (
     sensor,
 )
 
-from nyc_rental.core.landing import LandingState, scan_landing
+from nyc_rental.core.landing import LandingState, scan_landing, wait_for_settling
 from nyc_rental.defs.jobs import reprice_portfolio, weekly_pipeline
 from nyc_rental.defs.partitions import is_known_week
 from nyc_rental.defs.resources import LandingFolder
@@ -32,14 +32,16 @@ from nyc_rental.settings import DEFAULT_SETTLE_SECONDS, sensor_interval_seconds,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Requests one weekly_pipeline run for the week of each delivery that lands (or changes) in the landing "
-        f"folder, once nothing has written to it for NYC_RENTAL_SETTLE_SECONDS (default {DEFAULT_SETTLE_SECONDS}) "
-        "or it is unchanged between two looks. The run key holds the content hash: the same bytes never run twice, "
+        f"folder, once nothing has written to it for NYC_RENTAL_SETTLE_SECONDS (default {DEFAULT_SETTLE_SECONDS}; "
+        "a look waits that long for a file written moments before) or it is unchanged between two looks. The run key holds the content hash: the same bytes never run twice, "
         "a corrected file always runs. Files it cannot use are reported in its log; deliveries are never moved or "
         "changed."
     ),
 )
 def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingFolder) -> SensorResult:
-    scan = scan_landing(landing.folder, LandingState.from_json(context.cursor), is_known_week, settle_seconds())
+    state, settle = LandingState.from_json(context.cursor), settle_seconds()
+    wait_for_settling(landing.folder, state, settle)
+    scan = scan_landing(landing.folder, state, is_known_week, settle)
     for problem in scan.problems:
         context.log.warning(f"cannot use a file in {landing.folder}: {problem}")
     requests = [

@@ -1,9 +1,11 @@
 import os
+import threading
+import time
 
 import pytest
 
 from nyc_rental.core.delivery import REQUIRED_COLUMNS
-from nyc_rental.core.landing import LandingState, scan_landing
+from nyc_rental.core.landing import MAX_SETTLE_WAIT_SECONDS, LandingState, scan_landing, wait_for_settling
 
 CONTENT = ",".join(REQUIRED_COLUMNS) + "\n1,Room,1,Ann,Queens,Astoria,40.7,-73.9,Private room,50,1,0,,,1,0\n"
 
@@ -121,3 +123,38 @@ def test_scanning_never_changes_the_folder(folder):
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
     settle(folder)
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before
+
+
+def test_a_look_waits_for_a_file_written_moments_before_and_then_takes_it(folder):
+    """Deliveries copied in as `dagster dev` starts run at the sensor's first look, not one interval later."""
+    (folder / "listings_2019-07-10.csv").write_text(CONTENT)
+    waited = wait_for_settling(folder, LandingState(), settle_seconds=1)
+    assert 0.5 < waited <= 1.1
+    scan = scan_landing(folder, LandingState(), known, settle_seconds=1)
+    assert [d.week_key for d in scan.deliveries] == ["2019-07-08"]
+    assert wait_for_settling(folder, scan.state, settle_seconds=1) == 0  # decided: nothing to wait for
+
+
+def test_a_look_does_not_wait_for_old_files_or_longer_than_its_bound(folder):
+    old = folder / "listings_2019-07-10.csv"
+    old.write_text(CONTENT)
+    os.utime(old, (old.stat().st_mtime - 6,) * 2)
+    assert wait_for_settling(folder, LandingState(), settle_seconds=5) == 0
+    (folder / "listings_2019-07-17.csv").write_text(CONTENT)
+    assert wait_for_settling(folder, LandingState(), settle_seconds=MAX_SETTLE_WAIT_SECONDS + 5) == 0
+
+
+def test_a_file_written_to_while_the_look_waits_is_not_taken(folder):
+    path = folder / "listings_2019-07-10.csv"
+    path.write_text(CONTENT[:50])
+
+    def copy_the_rest():
+        time.sleep(0.5)
+        with path.open("a") as handle:
+            handle.write(CONTENT[50:])
+
+    writer = threading.Thread(target=copy_the_rest)
+    writer.start()
+    wait_for_settling(folder, LandingState(), settle_seconds=1)
+    writer.join()
+    assert scan_landing(folder, LandingState(), known, settle_seconds=1).deliveries == []

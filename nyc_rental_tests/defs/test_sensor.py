@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 from dagster import DefaultSensorStatus, build_sensor_context
 
 from nyc_rental.defs.resources import LandingFolder
@@ -17,6 +18,12 @@ def tick(instance, incoming, cursor=None):
     return result.run_requests, result.cursor
 
 
+@pytest.fixture(autouse=True)
+def settle_seconds(monkeypatch):
+    """A second instead of five: a look waits that long for a file written moments before."""
+    monkeypatch.setenv("NYC_RENTAL_SETTLE_SECONDS", "1")
+
+
 def settle(instance, incoming, cursor=None):
     _, cursor = tick(instance, incoming, cursor)
     return tick(instance, incoming, cursor)
@@ -30,7 +37,7 @@ def test_the_sensor_runs_by_default_and_targets_the_weekly_pipeline():
 
 def test_a_new_delivery_requests_one_run_for_its_week(instance, incoming):
     path = synthetic_delivery(incoming, "2019-07-10", rows=200)
-    requests, cursor = settle(instance, incoming)
+    requests, cursor = tick(instance, incoming)  # written moments ago: the look waits a second, then takes it
     assert [r.partition_key for r in requests] == ["2019-07-08"]
     assert requests[0].run_key.startswith("2019-07-08:")
     assert requests[0].tags["nyc_rental/delivery"] == "listings_2019-07-10.csv"
@@ -43,11 +50,12 @@ def test_a_new_delivery_requests_one_run_for_its_week(instance, incoming):
     assert requests == []
 
     synthetic_delivery(incoming, "2019-07-10", rows=200, seed=99)  # corrected content
-    requests, _ = settle(instance, incoming, cursor)
+    requests, _ = tick(instance, incoming, cursor)
     assert [r.partition_key for r in requests] == ["2019-07-08"]
 
 
-def test_a_growing_file_is_not_requested_until_stable(instance, incoming):
+def test_a_growing_file_is_not_requested_until_stable(instance, incoming, monkeypatch):
+    monkeypatch.setenv("NYC_RENTAL_SETTLE_SECONDS", "3600")  # the two looks alone decide
     path = synthetic_delivery(incoming, "2019-07-10", rows=200)
     content = path.read_bytes()
     path.write_bytes(content[: len(content) // 2])
@@ -72,7 +80,7 @@ def test_unusable_files_are_logged_and_the_others_still_requested(instance, inco
     (incoming / "listings_2019-02-30.csv").write_text("id\n")
     (incoming / "listings_2019-07-03.csv").write_text("id;name;price\n1;x;3\n")
     synthetic_delivery(incoming, "2019-07-17", rows=200)
-    requests, _ = settle(instance, incoming)
+    requests, _ = tick(instance, incoming)
     log = capfd.readouterr().err
     assert [r.partition_key for r in requests] == ["2019-07-15"]
     assert "listings_2019-02-30.csv: '2019-02-30' in the file name is not a real date" in log
