@@ -33,9 +33,9 @@ from nyc_rental.settings import DEFAULT_SETTLE_SECONDS, sensor_interval_seconds,
     description=(
         "Requests one weekly_pipeline run for the week of each delivery that lands (or changes) in the landing "
         f"folder, once nothing has written to it for NYC_RENTAL_SETTLE_SECONDS (default {DEFAULT_SETTLE_SECONDS}; "
-        "a look waits that long for a file written moments before) or it is unchanged between two looks. The run key holds the content hash: the same bytes never run twice, "
-        "a corrected file always runs. Files it cannot use are reported in its log; deliveries are never moved or "
-        "changed."
+        "a look waits that long for a file written moments before) or it is unchanged between two looks. The run "
+        "key holds the content hash: the same bytes never run twice, a corrected file always runs. Files it cannot "
+        "use are reported in its log; deliveries are never moved or changed."
     ),
 )
 def incoming_listings_sensor(context: SensorEvaluationContext, landing: LandingFolder) -> SensorResult:
