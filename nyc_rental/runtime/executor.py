@@ -4,10 +4,12 @@ Dagster 1.13's `InstanceConcurrencyContext.interval_to_next_pending_claim_check`
 `min([0, *time_until_each_recheck])`, which is never positive, so `ActiveExecution.sleep_til_ready` never
 sleeps: a run whose next step waits for the `training` or `warehouse` pool loops without pause and burns a
 core that the step holding the slot needs (about 90 % of a core for as long as it waits; an upstream pull
-request, dagster-io/dagster#20367, was closed in 2024). The claims themselves are Dagster's: the same
-backoff (1 s, growing to 15 s) between attempts, the same slots, the same "blocked by limit" events. Only
-the wait between attempts differs: the run sleeps until its next attempt is due. `docs/upstream/` holds the
-one-line fix for Dagster and the figures behind it.
+request, dagster-io/dagster#20367, was closed in 2024). The claims themselves are Dagster's: the same slots,
+the same "blocked by limit" events. What differs is the wait between attempts: the run sleeps until its next
+attempt is due, and a refused claim is attempted again within CLAIM_RECHECK_SECONDS instead of after
+Dagster's backoff (1 s, growing to 15 s). A warehouse step holds its slot for a fraction of a second to a few
+seconds, so the backoff left the slot idle for about as long again, several times per run. `docs/upstream/`
+holds the one-line fix for Dagster and the figures behind it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from nyc_rental.runtime.launcher import worker_event
 
 
+# How soon a step refused a pool slot asks again (a claim is a few indexed queries of the instance's storage).
+CLAIM_RECHECK_SECONDS = 0.25
+
+
 class PatientConcurrencyContext(InstanceConcurrencyContext):
     """Dagster's pool claims, reporting the time until the next claim attempt is due (never negative), and
     taking a free slot no step was given.
@@ -47,7 +53,9 @@ class PatientConcurrencyContext(InstanceConcurrencyContext):
         attempted = self._pending_timeouts.get(step_key)
         if super().claim(concurrency_key, step_key, step_priority):
             return True
-        if self._pending_timeouts.get(step_key) != attempted:  # the storage refused a claim (not a backoff)
+        due = self._pending_timeouts.get(step_key)
+        if due is not None and due != attempted:  # the storage refused a claim (not a backoff)
+            self._pending_timeouts[step_key] = min(due, time.time() + CLAIM_RECHECK_SECONDS)
             storage = self._instance.event_log_storage
             if isinstance(storage, SqlEventLogStorage) and storage.has_unassigned_slots(concurrency_key):
                 storage.assign_pending_steps([concurrency_key])
