@@ -33,7 +33,6 @@ from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
 from nyc_rental.runtime.launcher import worker_event
 
-
 # How soon a step refused a pool slot asks again (a claim is a few indexed queries of the instance's storage).
 CLAIM_RECHECK_SECONDS = 0.25
 
