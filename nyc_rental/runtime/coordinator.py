@@ -7,6 +7,10 @@ process that creates this coordinator. The daemon creates it (to learn which dae
 it starts its daemons, and its backfill loop reads the constant when it starts, so the value holds for the
 daemon's life. In the webserver and the runs the constant is unused.
 
+In the daemon, the coordinator also creates the run launcher as soon as the instance has it, so that the
+launcher's warm process (launcher.py, warm_runs.py) imports the libraries while the sensors take their first
+look, not when the first run is launched.
+
 The same constant is the default interval of Dagster's legacy auto-materialize daemon (`auto_materialize:
 minimum_interval_seconds` in dagster.yaml sets that one; this project's assets have no automation conditions).
 """
@@ -21,6 +25,8 @@ from dagster._config import UserConfigSchema
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._daemon import controller
 from dagster._serdes import ConfigurableClassData
+
+from nyc_rental.runtime.launcher import MonitoredRunLauncher, in_the_daemon
 
 DAGSTER_BACKFILL_INTERVAL_SECONDS = controller.DEFAULT_DAEMON_INTERVAL_SECONDS
 
@@ -53,3 +59,9 @@ class PromptQueuedRunCoordinator(QueuedRunCoordinator):
         coordinator.backfill_interval_seconds = interval
         controller.DEFAULT_DAEMON_INTERVAL_SECONDS = interval
         return coordinator
+
+    def register_instance(self, instance) -> None:
+        super().register_instance(instance)
+        launcher = instance.run_launcher if in_the_daemon() else None
+        if isinstance(launcher, MonitoredRunLauncher):
+            launcher.start_warm_process()

@@ -27,6 +27,7 @@ import datetime as dt
 import os
 import signal
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,13 @@ def worker_health(worker: RunWorker | None) -> CheckRunHealthResult:
     return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {worker.pid} is alive")
 
 
+def in_the_daemon() -> bool:
+    """Whether this process is Dagster's daemon: `python -m dagster._daemon run` (as `dagster dev` starts it) or
+    `dagster-daemon run` (a deployment's)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return (spec is not None and spec.name.startswith("dagster._daemon")) or Path(sys.argv[0]).name == "dagster-daemon"
+
+
 class MonitoredRunLauncher(DefaultRunLauncher):
     """Dagster's default run launcher (runs as processes of the code server) that run monitoring can ask
     whether a run's process still exists (`run_launcher` in dagster.yaml); with `warm_processes: true`, runs
@@ -162,6 +170,12 @@ class MonitoredRunLauncher(DefaultRunLauncher):
     def __init__(self, inst_data: ConfigurableClassData | None = None, warm_processes: bool = False):
         super().__init__(inst_data=inst_data)
         self._warm = WarmProcesses() if warm_processes else None
+
+    def start_warm_process(self) -> None:
+        """With warm processes, start this interpreter's now, before any run needs it (the daemon does, see
+        coordinator.py): it imports while the sensors take their first look."""
+        if self._warm is not None:
+            self._warm.start(sys.executable)
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:

@@ -135,6 +135,11 @@ class WarmProcesses:
                 del self._processes[executable]
             raise RuntimeError(f"the warm process of {executable} did not start run {run_id}")
 
+    def start(self, executable: str) -> None:
+        """Start the warm process of `executable` now (it imports the libraries while the caller goes on)."""
+        with self._lock:
+            self._warm(executable)
+
     def _warm(self, executable: str) -> subprocess.Popen:
         process = self._processes.get(executable)
         if process is None or process.poll() is not None:

@@ -1,6 +1,7 @@
 """The run queue of the shipped instance: Dagster's QueuedRunCoordinator, whose daemon looks at backfills every 5 s."""
 
 import shutil
+import sys
 from pathlib import Path
 
 from dagster import DagsterInstance
@@ -31,3 +32,17 @@ def test_without_the_setting_the_daemon_keeps_dagsters_interval(tmp_path, monkey
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.run_coordinator.backfill_interval_seconds == 30
         assert coordinator.controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30
+
+
+def test_in_the_daemon_the_queue_starts_the_launchers_warm_process_before_any_run(tmp_path, monkeypatch):
+    """So the first week found at start-up does not wait for the warm process's imports."""
+    shutil.copy(SHIPPED, tmp_path / "dagster.yaml")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.run_coordinator, PromptQueuedRunCoordinator)
+        assert instance.run_launcher._warm._processes == {}  # elsewhere (here: pytest) nothing starts early
+    monkeypatch.setattr(coordinator, "in_the_daemon", lambda: True)
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.run_coordinator, PromptQueuedRunCoordinator)
+        warm = dict(instance.run_launcher._warm._processes)
+        assert list(warm) == [sys.executable] and warm[sys.executable].poll() is None
+    assert warm[sys.executable].wait(timeout=60) == 0  # closed with the instance: its warm process exits
