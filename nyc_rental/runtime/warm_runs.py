@@ -43,6 +43,14 @@ PRELOAD = (
     "sqlalchemy",
     "mlflow",
     "mlflow.pyfunc",
+    "mlflow.store.tracking.sqlalchemy_store",  # the SQLite stores a run opens, and their SQLAlchemy models
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "mlflow.tracing.processor.base_mlflow",
+    "dagster._core.storage.runs.sqlite.sqlite_run_storage",  # the instance's own SQLite storage
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log",
+    "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage",
+    "pandera.backends.pandas.register",
+    "git",  # GitPython: the run's source commit, for its MLflow tags
     "skops.io",
     "matplotlib.pyplot",
 )
@@ -66,6 +74,12 @@ try:  # MLflow maps modules to packages on every model it logs, once per process
     from mlflow.utils.requirements_utils import _init_packages_to_modules_map
 
     _init_packages_to_modules_map()
+except Exception:
+    pass
+try:  # SQLAlchemy maps MLflow's tables to classes when a store is first queried (0.25 s): here, once for all runs
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
 except Exception:
     pass
 gc.collect()
