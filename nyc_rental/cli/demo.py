@@ -111,18 +111,20 @@ RUN_KEY_TAG = "dagster/run_key"
 
 
 def sensor_requests(defs: Definitions, instance: DagsterInstance, paths: list[Path]) -> list[RunRequest]:
-    """The delivery sensor's run requests for `paths`, as its daemon would get them: it looks twice (a file is
-    used once it kept its size for one look; the demo's files are complete), from a fresh cursor."""
+    """The delivery sensor's run requests for `paths`, as its daemon would get them from a fresh cursor: its
+    first look waits a few seconds for the files the demo has just written to settle and takes them; a second
+    look takes any that only settle by two looks (a clock that dates them in the future)."""
     sensor = incoming_listings_sensor
-    cursor = None
+    cursor, requests = None, []
     for _ in range(2):
         context = build_sensor_context(
             instance=instance, cursor=cursor, resources={"landing": defs.resources["landing"]}
         )
         result = sensor(context)
         cursor = result.cursor
+        requests += result.run_requests
     names = {path.name for path in paths}
-    return [request for request in result.run_requests if request.tags["nyc_rental/delivery"] in names]
+    return [request for request in requests if request.tags["nyc_rental/delivery"] in names]
 
 
 def run_tags(request: RunRequest) -> dict[str, str]:
