@@ -25,12 +25,13 @@ ROWS = 2_000
 TABLES = ("raw_listings", "clean_listings", "validated_listings", "splits")
 
 
-def test_the_sensor_requests_the_week_of_every_awkward_delivery(instance, incoming):
+def test_the_sensor_requests_the_week_of_every_awkward_delivery(instance, incoming, monkeypatch):
+    monkeypatch.setenv("NYC_RENTAL_SETTLE_SECONDS", "1")  # its first look waits that long for the files just written
     for file_name, _, content in AWKWARD.values():
         (incoming / file_name).write_bytes(content(ROWS))
     landing = LandingFolder(path=str(incoming))
     cursor, requested = None, []
-    for _ in range(2):  # a file is requested once it has kept its size for one tick
+    for _ in range(2):  # a file is requested once nothing wrote to it for the settle time, or for one tick
         context = build_sensor_context(instance=instance, cursor=cursor, resources={"landing": landing})
         result = incoming_listings_sensor(context)
         cursor, requested = result.cursor, requested + result.run_requests
