@@ -83,8 +83,9 @@ def wait_for_settling(folder: Path, state: LandingState, settle_seconds: float |
             remaining = max(remaining, settle_seconds - age)
     if remaining <= 0 or remaining > MAX_SETTLE_WAIT_SECONDS:
         return 0.0
-    time.sleep(remaining + 0.05)
-    return remaining + 0.05
+    remaining += 0.05  # past the settle time, not at it
+    time.sleep(remaining)
+    return remaining
 
 
 def scan_landing(

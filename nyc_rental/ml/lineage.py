@@ -8,6 +8,7 @@ MLflow UI lists them under the run's "Datasets used", and a model version leads 
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -58,7 +59,7 @@ class TypedRows(PandasDataset):
     type; a column of text only (or missing values) is a string. A column of anything else leaves the schema to
     MLflow's own inference."""
 
-    @property
+    @cached_property
     def schema(self) -> Schema | None:
         specs = [_column_spec(name, column) for name, column in self._df.items()]
         if any(spec is None for spec in specs):
@@ -89,7 +90,7 @@ def log_rows(rows: pd.DataFrame, split: str, week: str, deliveries: dict[str, st
     dataset = TypedRows(
         rows.reset_index(drop=True),
         source=DeliverySource(deliveries, week),
-        targets="price",
         name=f"week {week} {split}",
+        targets="price",
     )
     mlflow.log_input(dataset, context=CONTEXTS[split], tags={"week": week, "split": split})

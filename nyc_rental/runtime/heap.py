@@ -26,15 +26,10 @@ import atexit
 import gc
 
 YOUNG_THRESHOLD = 10_000
-_tuned = False
 
 
 def tune() -> None:
-    """Raise the youngest generation's threshold and freeze the heap at exit; once per process."""
-    global _tuned
-    if _tuned:
-        return
-    _tuned = True
+    """Raise the youngest generation's threshold and freeze the heap at exit (nyc_rental's import calls it once)."""
     young, middle, oldest = gc.get_threshold()
     gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, oldest)
     atexit.register(gc.freeze)
