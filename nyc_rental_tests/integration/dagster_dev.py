@@ -48,6 +48,9 @@ query Events($runId: ID!, $after: String) { logsForRun(runId: $runId, afterCurso
             ... on JsonMetadataEntry { jsonString } ... on BoolMetadataEntry { boolValue }
             ... on FloatMetadataEntry { floatValue } ... on MarkdownMetadataEntry { mdStr } } } } } } }
 """
+STEPS = """
+query Steps($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { stepStats { stepKey status } } } }
+"""
 LAUNCH_BACKFILL = """
 mutation Backfill($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
     __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
@@ -201,9 +204,16 @@ class DagsterUI:
     def query(self, text: str, variables: dict | None = None) -> dict:
         return self.client._execute(text, variables)
 
-    def runs(self, tags: dict | None = None) -> list[dict]:
+    def runs(self, tags: dict | None = None, statuses: list[str] | None = None) -> list[dict]:
         run_filter = {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        if statuses:
+            run_filter["statuses"] = statuses
         return self.query(RUNS, {"filter": run_filter})["runsOrError"]["results"]
+
+    def step_statuses(self, run_id: str) -> dict[str, str]:
+        """Each step of a run that has started: IN_PROGRESS, SUCCESS, FAILURE or SKIPPED."""
+        stats = self.query(STEPS, {"runId": run_id})["runOrError"].get("stepStats", [])
+        return {stat["stepKey"]: stat["status"] for stat in stats}
 
     def week_runs(self, week: str) -> list[dict]:
         return self.runs({"dagster/partition": week})
