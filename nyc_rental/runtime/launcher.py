@@ -18,7 +18,8 @@ Under the Celery executor a step runs in a worker's process, on this machine or 
 mid-step is not this check's concern: the broker hands the step's task to another worker and the run goes on
 (nyc_rental/runtime/celery_worker.py).
 
-The health check only reads state: run monitoring calls it every poll and acts on its verdict.
+The health check only reads state: run monitoring calls it every poll and acts on its verdict. In the daemon, the
+launcher also makes the retry of such a run certain (nyc_rental/runtime/retries.py).
 """
 
 from __future__ import annotations
@@ -170,6 +171,13 @@ class MonitoredRunLauncher(DefaultRunLauncher):
     def __init__(self, inst_data: ConfigurableClassData | None = None, warm_processes: bool = False):
         super().__init__(inst_data=inst_data)
         self._warm = WarmProcesses() if warm_processes else None
+
+    def register_instance(self, instance) -> None:
+        super().register_instance(instance)
+        if in_the_daemon():  # the daemon's retries of runs this launcher's health check fails (retries.py)
+            from nyc_rental.runtime.retries import decide_on_settled_runs
+
+            decide_on_settled_runs()
 
     def start_warm_process(self) -> None:
         """With warm processes, start this interpreter's now, before any run needs it (the daemon does, see

@@ -4,6 +4,7 @@
   (`dagster._core.test_utils`); the freshness tests step a real instance through days without waiting.
 - `celery_step_task(instance, run, job, step_key)`: the arguments dagster-celery's executor sends a worker for
   one step of `run` (`dagster_celery.executor._submit_task`); the worker's task is called with them directly.
+- `runs_the_daemon_retries(instance, runs)`: which of `runs` the daemon's run retries would retry now.
 """
 
 from dagster import DagsterInstance, DagsterRun, reconstructable
@@ -11,7 +12,7 @@ from dagster._core.test_utils import freeze_time
 from dagster._grpc.types import ExecuteStepArgs
 from dagster._serdes import pack_value
 
-__all__ = ["DEFAULT_RUN_COORDINATOR", "NO_COMPUTE_LOGS", "celery_step_task", "freeze_time"]
+__all__ = ["DEFAULT_RUN_COORDINATOR", "NO_COMPUTE_LOGS", "celery_step_task", "freeze_time", "runs_the_daemon_retries"]
 
 # Instance settings the tests give a temporary instance, naming classes of Dagster's private modules (an instance's
 # yaml names a class by its module): runs launched at once, without the run queue; no captured step output.
@@ -30,3 +31,11 @@ def celery_step_task(instance: DagsterInstance, run: DagsterRun, job, step_key: 
         print_serialized_events=True,
     )
     return {"execute_step_args_packed": pack_value(args), "executable_dict": recon.to_dict()}
+
+
+def runs_the_daemon_retries(instance: DagsterInstance, runs: list[DagsterRun]) -> list[DagsterRun]:
+    """Those of `runs` that Dagster's daemon retries, as its event log consumer decides on the runs whose end it
+    has just read (`dagster._daemon.auto_run_reexecution`, with whatever wraps it in this process)."""
+    from dagster._daemon.auto_run_reexecution import auto_run_reexecution
+
+    return list(auto_run_reexecution.filter_runs_to_should_retry(runs, instance))
