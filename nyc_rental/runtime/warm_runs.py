@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from pathlib import Path
 
 # Imported by the warm process, before any run: everything a weekly run imports but this project's own modules.
 PRELOAD = (
@@ -55,6 +56,9 @@ PRELOAD = (
     "matplotlib.pyplot",
 )
 
+# skops.io's fast import (the file is run, not imported: the warm process imports nothing of this project).
+SKOPS_IO = Path(__file__).resolve().parents[1] / "ml" / "skops_io.py"
+
 # The warm process's program (run with `python -c`, so that it imports nothing of this project).
 WARM_PROCESS = r"""
 import gc, importlib, json, os, signal, sys, warnings
@@ -67,6 +71,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", BetaWarning)  # dagster-mlflow is marked beta, as the runs know (ml/tracking.py)
     for name in json.loads(sys.argv[1]):
         try:
+            if name == "skops.io":  # as the runs import it (nyc_rental/ml/skops_io.py), run from its file
+                helper = {"__name__": "warm_skops_io"}
+                exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), helper)
+                helper["skops_io"]()
             importlib.import_module(name)
         except ImportError:
             pass  # a library the environment lacks: the run imports what it needs itself
@@ -158,7 +166,7 @@ class WarmProcesses:
         process = self._processes.get(executable)
         if process is None or process.poll() is not None:
             process = subprocess.Popen(
-                [executable, "-c", WARM_PROCESS, json.dumps(PRELOAD)],
+                [executable, "-c", WARM_PROCESS, json.dumps(PRELOAD), str(SKOPS_IO)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,

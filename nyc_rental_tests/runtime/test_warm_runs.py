@@ -28,7 +28,13 @@ WARM = {
 def where_am_i() -> dict:
     import sys
 
-    return {"pid": os.getpid(), "parent": os.getppid(), "sklearn_loaded": "sklearn" in sys.modules}
+    utils = sys.modules.get("skops.io._utils")
+    return {
+        "pid": os.getpid(),
+        "parent": os.getppid(),
+        "sklearn_loaded": "sklearn" in sys.modules,
+        "skops_fast_lookup": hasattr(getattr(utils, "whichmodule", None), "__wrapped__"),  # see ml/skops_io.py
+    }
 
 
 @op
@@ -86,7 +92,7 @@ def test_runs_are_forked_from_one_warm_process_that_imported_the_libraries_first
     assert warm_process.ppid() == os.getpid() and warm_process.status() != psutil.STATUS_ZOMBIE
     assert len({place["pid"] for place in places}) == 2 and os.getpid() not in {place["pid"] for place in places}
     # the job imports no scikit-learn: its run's process had it from the warm process
-    assert all(place["sklearn_loaded"] for place in places)
+    assert all(place["sklearn_loaded"] and place["skops_fast_lookup"] for place in places)
     for run_id, place in zip((first, second), places):
         messages = [record.message for record in warm.all_logs(run_id)]
         assert (
