@@ -44,10 +44,10 @@ install: $(INSTALLED) .env
 demo: $(INSTALLED)
 	$(BIN)/nyc-rental demo --weeks 2 --rows 20000
 
-# Everything that needs no `dagster dev` process but the real-data model comparison (a few minutes); test-all
-# adds those (CI runs it).
+# Everything that needs no `dagster dev` process but the real-data model comparison (two minutes), in two
+# processes (pytest-xdist: each test has its own home and instance); test-all adds those, in one (CI runs it).
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -m "not integration and not slow"
+	$(BIN)/python -m pytest -m "not integration and not slow" -n 2
 
 test-all: $(INSTALLED)
 	$(BIN)/python -m pytest --durations=25
