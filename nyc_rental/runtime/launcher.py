@@ -18,8 +18,8 @@ Under the Celery executor a step runs in a worker's process, on this machine or 
 mid-step is not this check's concern: the broker hands the step's task to another worker and the run goes on
 (nyc_rental/runtime/celery_worker.py).
 
-The health check only reads state: run monitoring calls it every poll and acts on its verdict. In the daemon, the
-launcher also makes the retry of such a run certain (nyc_rental/runtime/retries.py).
+The health check only reads state: run monitoring calls it every poll and acts on its verdict. In the daemon,
+building the launcher also makes the retry of a run it fails certain (nyc_rental/runtime/retries.py).
 """
 
 from __future__ import annotations
@@ -174,10 +174,9 @@ class MonitoredRunLauncher(DefaultRunLauncher):
 
     def register_instance(self, instance) -> None:
         super().register_instance(instance)
-        if in_the_daemon():  # the daemon's retries of runs this launcher's health check fails (retries.py)
-            from nyc_rental.runtime.retries import decide_on_settled_runs
+        from nyc_rental.runtime.retries import install_in_the_daemon
 
-            decide_on_settled_runs()
+        install_in_the_daemon()  # the retries of the runs this launcher's health check fails (retries.py)
 
     def start_warm_process(self) -> None:
         """With warm processes, start this interpreter's now, before any run needs it (the daemon does, see

@@ -10,9 +10,11 @@ its own that starts with the consumer's look (10 s and 5 s intervals), so a run 
 often the one caught between them.
 
 `decide_on_settled_runs` makes the consumer wait, for a run whose failure or success is stored but whose status
-has not followed yet, until the status follows (at most `SETTLE_SECONDS`), and then decide and retry with the run
-as it is now. It is installed in the daemon only (launcher.py), by wrapping `filter_runs_to_should_retry` of
-Dagster's auto-run-reexecution module; the decision and the retry are still Dagster's.
+has not followed yet, until the status follows (at most `SETTLE_SECONDS` for a look), and then decide and retry
+with the run as it is now, by wrapping `filter_runs_to_should_retry` of Dagster's auto-run-reexecution module; the
+decision and the retry are still Dagster's. It is installed in the daemon only, as the daemon builds the run
+launcher (launcher.py): at its start under `make dev` (the run queue asks for the launcher), else at its first
+launch or the first run in progress run monitoring looks at, before any run it launched or watches can fail.
 """
 
 from __future__ import annotations
@@ -27,14 +29,20 @@ SETTLE_SECONDS = 10.0
 _POLL_SECONDS = 0.05
 
 
-def settled(run: DagsterRun, instance, timeout: float = SETTLE_SECONDS) -> DagsterRun:
-    """`run` as stored once its status has caught up with its stored end (a run still unfinished after `timeout`
-    is returned as it is then)."""
+def settled(runs: Sequence[DagsterRun], instance, timeout: float = SETTLE_SECONDS) -> list[DagsterRun]:
+    """`runs` as stored once each one's status has caught up with its stored end; a run still unfinished when
+    `timeout` (for them all) has passed, or no longer stored, is returned as it was."""
     deadline = time.monotonic() + timeout
-    while run.status not in FINISHED_STATUSES and time.monotonic() < deadline:
-        time.sleep(_POLL_SECONDS)
-        run = instance.get_run_by_id(run.run_id) or run
-    return run
+    latest = []
+    for run in runs:
+        while run.status not in FINISHED_STATUSES and time.monotonic() < deadline:
+            time.sleep(_POLL_SECONDS)
+            stored = instance.get_run_by_id(run.run_id)
+            if stored is None:
+                break
+            run = stored
+        latest.append(run)
+    return latest
 
 
 def decide_on_settled_runs() -> None:
@@ -44,7 +52,15 @@ def decide_on_settled_runs() -> None:
         return
 
     def filter_runs_to_should_retry(runs: Sequence[DagsterRun], instance) -> Iterator[DagsterRun]:
-        yield from choose([settled(run, instance) for run in runs], instance)
+        yield from choose(settled(runs, instance), instance)
 
     filter_runs_to_should_retry.reads_settled_runs = True
     auto_run_reexecution.filter_runs_to_should_retry = filter_runs_to_should_retry
+
+
+def install_in_the_daemon() -> None:
+    """`decide_on_settled_runs` if this process is the daemon."""
+    from nyc_rental.runtime.launcher import in_the_daemon
+
+    if in_the_daemon():
+        decide_on_settled_runs()

@@ -7,6 +7,8 @@
 - `runs_the_daemon_retries(instance, runs)`: which of `runs` the daemon's run retries would retry now.
 """
 
+import logging
+
 from dagster import DagsterInstance, DagsterRun, reconstructable
 from dagster._core.test_utils import freeze_time
 from dagster._grpc.types import ExecuteStepArgs
@@ -33,9 +35,21 @@ def celery_step_task(instance: DagsterInstance, run: DagsterRun, job, step_key: 
     return {"execute_step_args_packed": pack_value(args), "executable_dict": recon.to_dict()}
 
 
-def runs_the_daemon_retries(instance: DagsterInstance, runs: list[DagsterRun]) -> list[DagsterRun]:
-    """Those of `runs` that Dagster's daemon retries, as its event log consumer decides on the runs whose end it
-    has just read (`dagster._daemon.auto_run_reexecution`, with whatever wraps it in this process)."""
-    from dagster._daemon.auto_run_reexecution import auto_run_reexecution
+def runs_the_daemon_retries(instance: DagsterInstance, records: list) -> list[DagsterRun]:
+    """Those runs of `records` (RunRecords, as read when their end was stored) that Dagster's daemon retries:
+    its event log consumer's handler (`dagster._daemon.auto_run_reexecution`, with whatever wraps it in this
+    process) is given them, with the retry itself replaced by a note of the run it would retry."""
+    from dagster._daemon.auto_run_reexecution import auto_run_reexecution as consumer
 
-    return list(auto_run_reexecution.filter_runs_to_should_retry(runs, instance))
+    class Context:  # all the handler reads of the daemon's workspace context, with retry_run replaced
+        def __init__(self, instance):
+            self.instance = instance
+
+    retried, retry_run = [], consumer.retry_run
+    consumer.retry_run = lambda run, _context: retried.append(run)
+    try:
+        for _ in consumer.consume_new_runs_for_automatic_reexecution(Context(instance), records, logging.getLogger()):
+            pass
+    finally:
+        consumer.retry_run = retry_run
+    return retried

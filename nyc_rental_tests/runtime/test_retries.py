@@ -3,7 +3,16 @@
 import threading
 import time
 
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunStatus, EventLogEntry, job, op
+from dagster import (
+    DagsterEvent,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventLogEntry,
+    RunsFilter,
+    job,
+    op,
+)
 
 from nyc_rental.runtime import launcher, retries
 from nyc_rental.runtime.testing import runs_the_daemon_retries
@@ -21,12 +30,12 @@ def weekly():
 
 def failure_stored_before_its_status(instance: DagsterInstance, status_after: float):
     """A STARTED run whose RUN_FAILURE event is stored now and whose status follows `status_after` seconds later,
-    as Dagster stores a failure (the event, then the run's row); the run as read between the two."""
+    as Dagster stores a failure (the event, then the run's row); its record as read between the two."""
     run = instance.create_run_for_job(weekly, status=DagsterRunStatus.STARTED)
     failure = DagsterEvent(DagsterEventType.RUN_FAILURE.value, job_name=run.job_name, message="process gone")
     entry = EventLogEntry(None, "ERROR", "", run.run_id, time.time(), dagster_event=failure)
     instance.event_log_storage.store_event(entry)
-    stale = instance.get_run_by_id(run.run_id)
+    (stale,) = instance.get_run_records(RunsFilter(run_ids=[run.run_id]))
     follow = threading.Timer(status_after, instance.run_storage.handle_run_event, (run.run_id, failure))
     follow.start()
     return stale, follow
@@ -41,7 +50,7 @@ def test_the_daemon_retries_a_run_whose_status_follows_its_stored_failure(tmp_pa
     )  # restored after the test
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         stale, follow = failure_stored_before_its_status(instance, status_after=0.3)
-        assert stale.status == DagsterRunStatus.STARTED
+        assert stale.dagster_run.status == DagsterRunStatus.STARTED
         assert runs_the_daemon_retries(instance, [stale]) == []  # Dagster's own decision: never retried
         follow.join()
 
@@ -50,17 +59,17 @@ def test_the_daemon_retries_a_run_whose_status_follows_its_stored_failure(tmp_pa
         stale, follow = failure_stored_before_its_status(instance, status_after=0.3)
         started = time.monotonic()
         retried = runs_the_daemon_retries(instance, [stale])
-        assert [run.run_id for run in retried] == [stale.run_id]
+        assert [run.run_id for run in retried] == [stale.dagster_run.run_id]
         assert retried[0].status == DagsterRunStatus.FAILURE  # what the retry is made from
         assert 0.25 < time.monotonic() - started < retries.SETTLE_SECONDS
         follow.join()
 
 
-def test_a_run_still_unfinished_after_the_wait_is_decided_on_as_it_is(tmp_path):
+def test_runs_still_unfinished_after_the_wait_are_decided_on_as_they_are(tmp_path):
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         run = instance.create_run_for_job(weekly, status=DagsterRunStatus.STARTED)
         started = time.monotonic()
-        assert retries.settled(run, instance, timeout=0.2).status == DagsterRunStatus.STARTED
+        assert [r.status for r in retries.settled([run, run], instance, timeout=0.2)] == [DagsterRunStatus.STARTED] * 2
         assert time.monotonic() - started < 2
 
 
