@@ -11,6 +11,7 @@ find that way.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -28,16 +29,22 @@ def skops_io() -> ModuleType:
             import skops.io  # noqa: F401
         finally:
             sys.meta_path.remove(finder)
-        getattr(sys.modules[_UTILS].whichmodule, "forget", lambda: None)()
-    return sys.modules["skops.io"]
+        getattr(getattr(sys.modules.get(_UTILS), "whichmodule", None), "forget", lambda: None)()
+    return importlib.import_module("skops.io")  # waits for another thread's import of it to end
 
 
 def fast_whichmodule(whichmodule):
     """skops' `whichmodule(obj, name)`, reading module namespaces (no `__getattr__` hooks) in import order: the
     first module that binds `name` to `obj`. The namespaces are read once per type of object asked for (and again
     when a module has been imported since), so the 840 look-ups cost about as much as one."""
-    bindings: dict[type, dict[tuple[str, int], str]] = {}
+    bindings: dict[type, dict[tuple[str, int], tuple[str, object]]] = {}
     seen_modules = [0]
+
+    def namespace(module) -> dict:
+        try:
+            return dict(vars(module))
+        except Exception:  # a module-like object without a plain namespace: skops' own look-up will ask it
+            return {}
 
     def first_binding(obj, name: str) -> str | None:
         if len(sys.modules) != seen_modules[0]:
@@ -49,26 +56,30 @@ def fast_whichmodule(whichmodule):
             for module_name, module in list(sys.modules.items()):
                 if module is None or module_name in ("__main__", "__mp_main__"):
                     continue
-                for key, value in list(getattr(module, "__dict__", {}).items()):
+                for key, value in namespace(module).items():
                     if type(value) is kind:
-                        found.setdefault((key, id(value)), module_name)
-        return bindings[kind].get((name, id(obj)))
+                        found.setdefault((key, id(value)), (module_name, value))
+        module_name, value = bindings[kind].get((name, id(obj)), (None, None))
+        return module_name if value is obj else None
 
     def lookup(obj, name: str) -> str:
         if getattr(obj, "__module__", None) is None and "." not in name:
             module_name = first_binding(obj, name)
             if module_name is not None:
+                lookup.found += 1
                 return module_name
         return whichmodule(obj, name)
 
     lookup.__wrapped__ = whichmodule
+    lookup.found = 0  # look-ups answered from the namespaces
     lookup.forget = bindings.clear  # after the import: a later look-up reads the namespaces as they are then
     return lookup
 
 
 class _PatchUtils(importlib.abc.MetaPathFinder):
     """Finds skops.io._utils as Python would, and replaces its `whichmodule` as soon as the module has run (before
-    skops.io._trusted_types, which makes the look-ups, imports it)."""
+    skops.io._trusted_types, which makes the look-ups, imports it). A skops without that function is left as it
+    is."""
 
     def find_spec(self, fullname, path, target=None):
         if fullname != _UTILS:
@@ -80,7 +91,8 @@ class _PatchUtils(importlib.abc.MetaPathFinder):
 
         def exec_then_patch(module: ModuleType) -> None:
             exec_module(module)
-            module.whichmodule = fast_whichmodule(module.whichmodule)
+            if callable(getattr(module, "whichmodule", None)):
+                module.whichmodule = fast_whichmodule(module.whichmodule)
 
         spec.loader.exec_module = exec_then_patch
         return spec

@@ -72,9 +72,12 @@ with warnings.catch_warnings():
     for name in json.loads(sys.argv[1]):
         try:
             if name == "skops.io":  # as the runs import it (nyc_rental/ml/skops_io.py), run from its file
-                helper = {"__name__": "warm_skops_io"}
-                exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), helper)
-                helper["skops_io"]()
+                try:
+                    helper = {"__name__": "warm_skops_io"}
+                    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), helper)
+                    helper["skops_io"]()
+                except Exception:
+                    pass  # skops' own import, below
             importlib.import_module(name)
         except ImportError:
             pass  # a library the environment lacks: the run imports what it needs itself
