@@ -109,9 +109,10 @@ def readme_demo_lines() -> list[str]:
 
 def printed_as_documented(printed: str, documented: str) -> bool:
     """The same words and the same counts, but for the last digits of what the model computes: its test MAE
-    within 5 cents and the portfolio's under / within / over within 3 of 200 properties. The boosters' sums
-    are made in another order by another CPU's vector instructions (the same lock and seeds give 32.45 on one
-    x86_64 machine and 32.44 on another), and a property on the edge of its range moves with them."""
+    within 10 cents and the portfolio's under / within / over within 3 of 200 properties. The boosters' sums
+    are made in another order by another CPU's vector instructions (the same lock and seeds give a first week
+    of 32.16 on an x86_64 machine with AVX-512 and 32.22 on one without), and a property on the edge of its
+    range moves with them."""
     parts, expected = re.split(r"(\d[\d,.]*\d|\d)", printed), re.split(r"(\d[\d,.]*\d|\d)", documented)
     if len(parts) != len(expected):
         return False
@@ -121,7 +122,7 @@ def printed_as_documented(printed: str, documented: str) -> bool:
                 return False
             continue
         if expected[index - 1].endswith("test MAE "):
-            tolerance = 0.05
+            tolerance = 0.10
         elif expected[index + 1].startswith((" under", " within", " over")):
             tolerance = 3
         else:
@@ -138,7 +139,7 @@ def test_printed_as_documented_allows_the_last_digits_of_the_model_only():
     for wrong in (
         documented.replace("20,000", "20,001"),
         documented.replace("v2", "v3"),
-        documented.replace("32.45", "32.55"),
+        documented.replace("32.45", "32.60"),
         documented.replace("43 over", "47 over"),
         documented.replace("not promoted", "promoted"),
         documented + " and more",
