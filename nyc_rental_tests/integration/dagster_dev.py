@@ -304,10 +304,18 @@ class DagsterUI:
         return wait_for(f"backfill {backfill_id} to finish", done, timeout, every=2)
 
     def stop_sensor(self, sensor: str = "incoming_listings_sensor") -> None:
-        """Turn a sensor off, as its toggle in the UI does."""
+        """Turn a sensor off, as its toggle in the UI does, and wait for the tick it may be in to end: a tick
+        that began before the toggle still runs what it finds (the delivery sensor's look waits up to 10 s for
+        files written moments before it, and takes them)."""
         state = self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
         stopped = self.query(STOP_SENSOR, {"id": state["id"]})["stopSensor"]
         assert stopped["__typename"] == "StopSensorMutationResult", stopped
+
+        def no_tick_in_progress() -> bool:
+            found = self.query(SENSOR_TICKS, {"selector": _sensor_selector(sensor)})["sensorOrError"]
+            return all(tick["status"] != "STARTED" for tick in found["sensorState"]["ticks"][:1])
+
+        wait_for(f"the tick of sensor {sensor} in progress to end", no_tick_in_progress, 60, 0.5)
 
     def start_sensor(self, sensor: str = "incoming_listings_sensor") -> None:
         started = self.query(START_SENSOR, {"selector": _sensor_selector(sensor)})["startSensor"]
