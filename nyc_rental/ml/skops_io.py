@@ -29,7 +29,9 @@ def skops_io() -> ModuleType:
             import skops.io  # noqa: F401
         finally:
             sys.meta_path.remove(finder)
-        getattr(getattr(sys.modules.get(_UTILS), "whichmodule", None), "forget", lambda: None)()
+        lookup = getattr(sys.modules.get(_UTILS), "whichmodule", None)
+        if hasattr(lookup, "forget"):  # ours: the namespaces it read are the import's, not a later dump's
+            lookup.forget()
     return importlib.import_module("skops.io")  # waits for another thread's import of it to end
 
 

@@ -61,7 +61,7 @@ SKOPS_IO = Path(__file__).resolve().parents[1] / "ml" / "skops_io.py"
 
 # The warm process's program (run with `python -c`, so that it imports nothing of this project).
 WARM_PROCESS = r"""
-import gc, importlib, json, os, signal, sys, warnings
+import gc, importlib, json, os, runpy, signal, sys, warnings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 gc.disable()  # the imports below only add objects that live as long as the process
@@ -73,9 +73,7 @@ with warnings.catch_warnings():
         try:
             if name == "skops.io":  # as the runs import it (nyc_rental/ml/skops_io.py), run from its file
                 try:
-                    helper = {"__name__": "warm_skops_io"}
-                    exec(compile(open(sys.argv[2]).read(), sys.argv[2], "exec"), helper)
-                    helper["skops_io"]()
+                    runpy.run_path(sys.argv[2], run_name="warm_skops_io")["skops_io"]()
                 except Exception:
                     pass  # skops' own import, below
             importlib.import_module(name)
