@@ -235,7 +235,9 @@ def _dagster_pages(context, url: str, output: Path, deadline: float) -> dict:
 
     page.goto(f"{url}/assets/validated_listings", wait_until="domcontentloaded")
     column = page.get_by_text("neighbourhood_group", exact=True)
-    _wait(page, "the column schema", column.count, deadline)
+    # The column may first show in a metadata entry; the schema is there once its table ("Column name") is.
+    schema = page.get_by_text("Column name", exact=True)
+    _wait(page, "the column schema", lambda: column.count() and schema.count(), deadline)
     seen["validated_listings_text"] = page.inner_text("body")
     _screenshot_at(page, column, output / "validated_listings_columns.png")
     _wait(page, "validated_listings' inline chart", page.locator(f'img[src^="{INLINE_IMAGE}"]').count, deadline)
