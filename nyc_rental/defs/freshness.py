@@ -16,6 +16,10 @@ The check is unpartitioned (it is about the asset, not a week), so `weekly_pipel
 the delivery sensor's runs of the whole job carry only the week's assets and data checks. A run that selects
 raw_listings among some assets (a backfill of the asset graph, Materialize in the UI) may include it; it runs
 there too, unpartitioned, and passes, since the week was just materialized.
+
+The sensor's runs have a lower priority than any other (tag `dagster/priority`), so when weeks queue up (a
+backlog dropped at once, `dagster dev` started on a full landing folder) the check waits for them: it runs only
+when it does not keep a week out of the run queue's places.
 """
 
 import warnings
@@ -31,6 +35,8 @@ from dagster import (
 from nyc_rental.defs.assets.listings import raw_listings
 from nyc_rental.settings import DELIVERY_OVERDUE_AFTER, FRESHNESS_SENSOR_INTERVAL_SECONDS
 
+FRESHNESS_RUN_PRIORITY = -1
+
 # dagster 1.13 marks both factories superseded by FreshnessPolicy, which reports a freshness state rather than
 # a check that fails, and is evaluated by the daemon rather than a sensor we can see and test; keep these.
 with warnings.catch_warnings():
@@ -43,4 +49,7 @@ with warnings.catch_warnings():
         name="raw_listings_freshness_sensor",
         minimum_interval_seconds=FRESHNESS_SENSOR_INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
+        # Behind any queued week (the run queue launches higher priorities first; Dagster's default is 0): the
+        # check takes a place among max_concurrent_runs only when no week waits for one.
+        tags={"dagster/priority": str(FRESHNESS_RUN_PRIORITY)},
     )

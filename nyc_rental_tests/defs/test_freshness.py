@@ -42,10 +42,12 @@ def tick(defs, instance):
         return None
     (request,) = result.run_requests
     assert list(request.asset_check_keys) == [FRESHNESS] and not request.asset_selection
+    # Queued behind every week: the run queue launches the highest dagster/priority first (0 unless set).
+    assert request.tags["dagster/priority"] == "-1"
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection=set(), asset_check_selection=set(request.asset_check_keys)
     )
-    run = job.execute_in_process(instance=instance, tags={"dagster/sensor_name": SENSOR})
+    run = job.execute_in_process(instance=instance, tags={**request.tags, "dagster/sensor_name": SENSOR})
     assert run.success
     # The check's latest evaluation as the instance stores it, which the UI shows.
     stored = instance.event_log_storage.get_asset_check_summary_records([FRESHNESS])[FRESHNESS]
