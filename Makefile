@@ -45,12 +45,16 @@ demo: $(INSTALLED)
 	$(BIN)/nyc-rental demo --weeks 2 --rows 20000
 
 # Everything that needs no `dagster dev` process but the real-data model comparison (two minutes), in two
-# processes (pytest-xdist: each test has its own home and instance); test-all adds those, in one (CI runs it).
+# processes (pytest-xdist: each test has its own home and instance). test-all (CI runs it) runs every test that
+# is not an integration test the same way, then the integration tests in one process (they start servers and
+# time what they drive); it fails when either part fails, after running both.
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -m "not integration and not slow" -n 2
 
 test-all: $(INSTALLED)
-	$(BIN)/python -m pytest --durations=25
+	$(BIN)/python -m pytest -m "not integration" -n 2 --durations=10; unit=$$?; \
+	$(BIN)/python -m pytest -m integration --durations=25; integration=$$?; \
+	[ $$unit -eq 0 ] && [ $$integration -eq 0 ]
 
 # Resolve the newest versions pyproject.toml allows into requirements.lock; run `make test-all` before committing it.
 lock: $(INSTALLED)
