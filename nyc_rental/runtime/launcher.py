@@ -174,9 +174,10 @@ class MonitoredRunLauncher(DefaultRunLauncher):
 
     def register_instance(self, instance) -> None:
         super().register_instance(instance)
-        from nyc_rental.runtime.retries import install_in_the_daemon
+        if in_the_daemon():  # the retries of the runs this launcher's health check fails (retries.py)
+            from nyc_rental.runtime.retries import decide_on_settled_runs
 
-        install_in_the_daemon()  # the retries of the runs this launcher's health check fails (retries.py)
+            decide_on_settled_runs()
 
     def start_warm_process(self) -> None:
         """With warm processes, start this interpreter's now, before any run needs it (the daemon does, see

@@ -56,11 +56,3 @@ def decide_on_settled_runs() -> None:
 
     filter_runs_to_should_retry.reads_settled_runs = True
     auto_run_reexecution.filter_runs_to_should_retry = filter_runs_to_should_retry
-
-
-def install_in_the_daemon() -> None:
-    """`decide_on_settled_runs` if this process is the daemon."""
-    from nyc_rental.runtime.launcher import in_the_daemon
-
-    if in_the_daemon():
-        decide_on_settled_runs()
