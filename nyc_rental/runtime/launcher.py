@@ -18,8 +18,12 @@ Under the Celery executor a step runs in a worker's process, on this machine or 
 mid-step is not this check's concern: the broker hands the step's task to another worker and the run goes on
 (nyc_rental/runtime/celery_worker.py).
 
-The health check only reads state: run monitoring calls it every poll and acts on its verdict. In the daemon,
-building the launcher also makes the retry of a run it fails certain (nyc_rental/runtime/retries.py).
+A run whose process died after every step of its plan had succeeded (in the moment between its last step and
+the run's end) has done its work: each step's outputs, materializations and checks are stored, and a retry
+from failure would find nothing to run. The health check ends such a run as a success, as its process would
+have, saying what happened, rather than leave it to run monitoring to fail. Otherwise it only reads state: run
+monitoring calls it every poll and acts on its verdict. In the daemon, building the launcher also makes the
+retry of a run it fails certain (nyc_rental/runtime/retries.py).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 
 from dagster import Field, MetadataValue
 from dagster._config import UserConfigSchema
-from dagster._core.events import DagsterEventType, EngineEventData
+from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 from dagster._core.storage.dagster_run import DagsterRun
@@ -156,6 +160,31 @@ def worker_health(worker: RunWorker | None) -> CheckRunHealthResult:
     return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {worker.pid} is alive")
 
 
+def plan_finished(instance, run: DagsterRun) -> bool:
+    """Whether every step `run` was to execute has succeeded (its process may still have to report the end)."""
+    keys = run.step_keys_to_execute
+    if keys is None:
+        snapshot = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        keys = snapshot.step_keys_to_execute or [step.key for step in snapshot.steps]
+    if not keys:
+        return False
+    records = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_SUCCESS).records
+    return set(keys) <= {record.event_log_entry.step_key for record in records}
+
+
+def report_finished(instance, run: DagsterRun, health: CheckRunHealthResult) -> CheckRunHealthResult:
+    """End a run whose steps have all succeeded but whose process died before reporting the run's end."""
+    message = (
+        f'Finished execution of run for "{run.job_name}": every step succeeded, and {health.msg} before it '
+        "reported the run's end"
+    )
+    instance.report_dagster_event(
+        DagsterEvent(event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name, message=message),
+        run_id=run.run_id,
+    )
+    return CheckRunHealthResult(WorkerStatus.SUCCESS, message)
+
+
 def in_the_daemon() -> bool:
     """Whether this process is Dagster's daemon: `python -m dagster._daemon run` (as `dagster dev` starts it) or
     `dagster-daemon run` (a deployment's)."""
@@ -242,4 +271,8 @@ class MonitoredRunLauncher(DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        return worker_health(recorded_worker(self._instance, run))
+        health = worker_health(recorded_worker(self._instance, run))
+        if health.status == WorkerStatus.FAILED and run.execution_plan_snapshot_id:
+            if plan_finished(self._instance, run):
+                return report_finished(self._instance, run, health)
+        return health

@@ -1,7 +1,9 @@
-"""The run launcher's health check: a run whose process is gone is reported FAILED, a live one never is."""
+"""The run launcher's health check: a run whose process is gone is reported FAILED, a live one never is, and
+one that died after its last step is ended as the success it was."""
 
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -9,10 +11,17 @@ import time
 import pytest
 from dagster import (
     DagsterInstance,
+    DagsterRunStatus,
+    HookContext,
     execute_job,
+    job,
+    op,
     reconstructable,
+    serialize_value,
+    success_hook,
 )
 
+from nyc_rental.runtime.executor import patient_in_process_executor
 from nyc_rental.runtime.launcher import (
     EngineEventData,
     MonitoredRunLauncher,
@@ -37,6 +46,62 @@ def monitored(tmp_path):
 @pytest.fixture
 def me() -> RunWorker:
     return RunWorker.of_this_process(os.getpid())
+
+
+@success_hook
+def power_cut(_: HookContext) -> None:
+    """Everything dies right after a step's success is stored (hooks run after it), before the run's end."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@op
+def first_step() -> int:
+    return 1
+
+
+@op
+def last_step(value: int) -> int:
+    return value + 1
+
+
+@job(executor_def=patient_in_process_executor)
+def cut_after_the_last_step():
+    last_step.with_hooks({power_cut})(first_step())
+
+
+@job(executor_def=patient_in_process_executor)
+def cut_after_the_first_step():
+    last_step(first_step.with_hooks({power_cut})())
+
+
+def run_until_cut(instance: DagsterInstance, job_name: str):
+    """Execute a job of this module in a process of its own, which its hook kills; the run, as stored."""
+    code = (
+        "import sys\n"
+        "from dagster import DagsterInstance, deserialize_value, execute_job, reconstructable\n"
+        "from nyc_rental_tests.runtime import test_launcher\n"
+        "instance = DagsterInstance.from_ref(deserialize_value(sys.argv[1]))\n"
+        f"execute_job(reconstructable(test_launcher.{job_name}), instance)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code, serialize_value(instance.get_ref())], timeout=120)
+    assert child.returncode == -signal.SIGKILL
+    (run,) = instance.get_runs()
+    assert run.status == DagsterRunStatus.STARTED  # nothing is left to say how it ended
+    return run
+
+
+def test_a_run_whose_process_died_after_its_last_step_is_ended_as_a_success(monitored):
+    run = run_until_cut(monitored, "cut_after_the_last_step")
+    health = monitored.run_launcher.check_run_worker_health(run)
+    assert health.status == WorkerStatus.SUCCESS and "every step succeeded" in health.msg
+    assert monitored.get_run_by_id(run.run_id).status == DagsterRunStatus.SUCCESS
+
+
+def test_a_run_whose_process_died_with_steps_to_go_is_failed(monitored):
+    run = run_until_cut(monitored, "cut_after_the_first_step")
+    health = monitored.run_launcher.check_run_worker_health(run)
+    assert health.status == WorkerStatus.FAILED and "no longer exists" in health.msg
+    assert monitored.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # run monitoring fails it
 
 
 def dead_pid() -> int:
