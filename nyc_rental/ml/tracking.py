@@ -24,6 +24,7 @@ import os
 import subprocess
 import warnings
 from contextlib import suppress
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -262,6 +263,31 @@ def mlflow_run(context):
             detach_run()
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """A week's model taking the champion alias: over which version (None: there was none), that champion's
+    test MAE on the week's rows, why, and when."""
+
+    over: str | None
+    champion_mae: float | None
+    decision: str
+    decided_at: dt.datetime
+
+    _TAGS = ("promoted_over", "promoted_over_test_mae", "promotion_decision", "promoted_at")
+
+    def tags(self) -> dict[str, str]:
+        values = (self.over or "none", "" if self.champion_mae is None else repr(self.champion_mae), self.decision)
+        return dict(zip(self._TAGS, (*values, self.decided_at.isoformat()), strict=True))
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> Promotion | None:
+        if not all(key in tags for key in cls._TAGS):
+            return None
+        over, mae, decision, at = (tags[key] for key in cls._TAGS)
+        at = dt.datetime.fromisoformat(at)
+        return cls(None if over == "none" else over, float(mae) if mae else None, decision, at)
+
+
 class ModelRegistry(ConfigurableResource):
     """The registered model `nyc_rental_price` and its `champion` alias."""
 
@@ -296,6 +322,19 @@ class ModelRegistry(ConfigurableResource):
 
     def set_champion(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, CHAMPION, str(version))
+
+    def promote(self, version: str, promotion: Promotion) -> None:
+        """Move the alias to `version`, its promotion recorded on it first (as the version's tags the registry
+        shows): a week whose process dies between the move and storing its decision finds it again."""
+        client = self.client()
+        for key, value in promotion.tags().items():
+            client.set_model_version_tag(self.model_name, str(version), key, value)
+        client.set_registered_model_alias(self.model_name, CHAMPION, str(version))
+
+    def recorded_promotion(self, version: ModelVersion) -> Promotion | None:
+        """The promotion that gave `version` the alias, as `promote` recorded it (None for a version that was
+        promoted another way: make promote, the MLflow UI)."""
+        return Promotion.from_tags(version.tags)
 
     def end_open_runs(self, dagster_run_id: str, status: str, reason: str | None = None) -> list[str]:
         """End the MLflow runs of a Dagster run (and their nested runs) that are still RUNNING with `status`

@@ -188,6 +188,17 @@ def test_two_weeks_the_rule_decides_the_champion_and_promote_model_moves_it_back
     third = small_week(defs, instance, "2019-07-08", lenient, assets=["model", "test_metrics"])  # splits stored
     assert materialization_metadata(third, "test_metrics")["promoted"] is True
     assert champion_version(home) == "3"
+    assert client(home).get_model_version("nyc_rental_price", "3").tags["promoted_over"] == "1"
+
+    # test_metrics again for that week, as the retry of a run that died after moving the alias and before storing
+    # its row: v3 holds the alias by its own recorded promotion, and that decision stands (over v1, at its moment),
+    # not a comparison of v3 with itself.
+    decision = ["champion_version", "champion_test_mae", "promoted", "decision", "decided_at"]
+    decided = read_table(home, "test_metrics", "2019-07-08")[decision]
+    retried = small_week(defs, instance, "2019-07-08", lenient, assets=["test_metrics"])
+    assert materialization_metadata(retried, "test_metrics")["champion_version_before"] == "1"
+    pd.testing.assert_frame_equal(read_table(home, "test_metrics", "2019-07-08")[decision], decided)
+    assert decided.champion_version.tolist() == ["1"] and champion_version(home) == "3"
 
     # A backfill of the older week after the newer champion: scored and compared, never promoted.
     older = small_week(defs, instance, "2019-07-01", lenient, assets=["model", "test_metrics"])

@@ -23,7 +23,7 @@ from nyc_rental.defs.config import fields_of
 from nyc_rental.defs.partitions import week_of_partition
 from nyc_rental.defs.resources import WAREHOUSE_POOL
 from nyc_rental.ml import tracking
-from nyc_rental.ml.tracking import MODEL_NAME, ModelRegistry, git_commit, log_figure, model_requirements
+from nyc_rental.ml.tracking import MODEL_NAME, ModelRegistry, Promotion, git_commit, log_figure, model_requirements
 from nyc_rental.runtime.capacity import cores_per_run
 from nyc_rental.storage.io_manager import ONE_ROW_PER_WEEK
 from nyc_rental.storage.warehouse import Warehouse
@@ -265,6 +265,9 @@ def test_metrics(
     # it and moving the alias are one step under the warehouse's lock, so no week is compared with a stale one.
     with warehouse.exclusively("champion"):
         champion = registry.champion()
+        # This week's version already holds the alias by a promotion of its own: an earlier attempt of this step
+        # decided, moved the alias and died before storing its row (a retry reruns the step). That decision stands.
+        earlier = registry.recorded_promotion(champion) if champion and str(champion.version) == version else None
         champion_mae = None
         with threadpool_limits(limits=cpu_threads(context)):  # see ModelConfig.threads
             loaded = registry.load(version)
@@ -273,22 +276,28 @@ def test_metrics(
                 predicted = priced.price.to_numpy()
             except PricesOnly:  # a week's version registered before ranges existed, scored again
                 priced, predicted = None, training.predict_prices(loaded, rows)
-            if champion is not None and str(champion.version) != version:
+            if earlier is None and champion is not None and str(champion.version) != version:
                 champion_predicted = training.predict_prices(registry.load(champion.version), rows)
                 champion_mae = evaluation.score(test.price, champion_predicted).mae
         scores = evaluation.score(test.price, predicted)
-        promoted, decision = evaluation.promotion(
-            scores.mae,
-            None if champion is None else str(champion.version),
-            champion_mae,
-            version,
-            config.tolerance,
-            week=week.isoformat(),
-            champion_week=None if champion is None else champion.tags.get("week"),
-        )
-        if promoted:
-            registry.set_champion(version)
-        decided_at = pd.Timestamp.now(tz="UTC")
+        if earlier is not None:
+            promoted, decision, champion_before = True, earlier.decision, earlier.over
+            champion_mae, decided_at = earlier.champion_mae, pd.Timestamp(earlier.decided_at)
+        else:
+            champion_before = None if champion is None else str(champion.version)
+            promoted, decision = evaluation.promotion(
+                scores.mae,
+                champion_before,
+                champion_mae,
+                version,
+                config.tolerance,
+                week=week.isoformat(),
+                champion_week=None if champion is None else champion.tags.get("week"),
+            )
+            decided_at = pd.Timestamp.now(tz="UTC")
+            if promoted:
+                promotion = Promotion(champion_before, champion_mae, decision, decided_at.to_pydatetime())
+                registry.promote(version, promotion)
     # the range's share of test prices and mean width (none for a version registered before ranges existed)
     coverage, width = (
         (np.nan, np.nan) if priced is None else range_scores(test.price, priced.price_low, priced.price_high)
@@ -329,7 +338,7 @@ def test_metrics(
                 "mae_by_room_type": json.dumps(by_room_type),
                 "range80_coverage": coverage,
                 "range80_mean_width": width,
-                "champion_version": None if champion is None else str(champion.version),
+                "champion_version": champion_before,
                 "champion_test_mae": champion_mae if champion_mae is not None else np.nan,
                 "promoted": promoted,
                 "decision": decision,
@@ -354,7 +363,7 @@ def test_metrics(
             "mae_by_borough": _mae_table(by_borough, "borough"),
             "mae_by_room_type": _mae_table(by_room_type, "room type"),
             "model_version": version,
-            "champion_version_before": "none" if champion is None else str(champion.version),
+            "champion_version_before": champion_before or "none",
             "promoted": promoted,
             "decision": decision,
             "predicted_vs_actual_plot": _predicted_vs_actual_chart(test.price.to_numpy(), predicted),
