@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 from dagster import AssetKey
 
+from nyc_rental.storage.warehouse import Warehouse
 from nyc_rental.synthetic import generate_listings, write_delivery
 
 LISTING_ASSETS = ("raw_listings", "clean_listings", "validated_listings")
@@ -63,12 +64,23 @@ def run_week(
     )
 
 
-def week_counts(home: Path, table: str) -> dict[str, int]:
-    """Rows per week of a warehouse table ({} when the table does not exist)."""
+@contextmanager
+def reading(home: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A read-only connection to the home's warehouse (None before it exists), taking its turn on the file as
+    the platform's processes do: a test reading while runs write waits for the writer instead of failing."""
     path = home / "warehouse.duckdb"
     if not path.exists():
-        return {}
-    with duckdb.connect(str(path), read_only=True) as con:
+        yield None
+        return
+    with Warehouse(path=str(path)).connect(read_only=True) as con:
+        yield con
+
+
+def week_counts(home: Path, table: str) -> dict[str, int]:
+    """Rows per week of a warehouse table ({} when the table does not exist)."""
+    with reading(home) as con:
+        if con is None:
+            return {}
         exists = con.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema='nyc_rental' AND table_name=?", [table]
         ).fetchone()
@@ -79,7 +91,7 @@ def week_counts(home: Path, table: str) -> dict[str, int]:
 
 
 def read_table(home: Path, table: str, week: str) -> pd.DataFrame:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with reading(home) as con:
         return con.execute(
             f"SELECT * FROM nyc_rental.{table} WHERE week = ? ORDER BY ALL", [dt.date.fromisoformat(week)]
         ).df()

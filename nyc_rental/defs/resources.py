@@ -15,11 +15,12 @@ from nyc_rental.core.quality import DATA_TESTS, Outcome, QualityThresholds, run_
 from nyc_rental.defs.config import fields_of
 from nyc_rental.storage.warehouse import Warehouse, WarehouseError
 
-# The concurrency pool of every step that writes the warehouse (limit 1 in .dagster/dagster.yaml): on the DuckDB
-# file those steps take turns. Steps that only read it (the checks) wait out a writer through the lock retry
-# (nyc_rental/storage/duckdb_backend.py). The production instance (deploy/dagster.yaml) leaves it unlimited:
-# Postgres takes concurrent writers. The model step is in no pool: the run queue bounds the weeks that train at
-# once, and each trains on its share of the cores (runtime/capacity.py).
+# The concurrency pool of every step that writes the warehouse. Neither shipped instance limits it: on the DuckDB
+# file the steps of runs side by side take turns on the file itself, for as long as each holds a connection
+# (nyc_rental/storage/duckdb_backend.py), and Postgres takes concurrent writers. An instance can still give it a
+# limit (`concurrency: pools:` in dagster.yaml), say to bound the load on a shared server. The model step is in
+# no pool: the run queue bounds the weeks that train at once, and each trains on its share of the cores
+# (runtime/capacity.py).
 WAREHOUSE_POOL = "warehouse"
 
 

@@ -1,9 +1,19 @@
-"""The embedded backend: a DuckDB file, one writing process at a time, with a lock retry naming the holder."""
+"""The embedded backend: a DuckDB file, one writing process at a time, with a lock retry naming the holder.
+
+DuckDB lets one process write a file, or any number read it, and refuses the rest at once. The platform's own
+processes (the steps of runs side by side) take turns on a file lock beside the database instead,
+`warehouse.duckdb.access.lock`: shared to read, exclusive to write. A waiting process goes on within
+milliseconds of the holder's close, and the kernel releases the lock of a process that dies. Sessions outside
+the platform (the DuckDB CLI, a notebook) do not know that lock: DuckDB's own refusal is retried with backoff.
+Both waits end after `lock_timeout_seconds` with an error naming the process that holds the file.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -41,6 +51,35 @@ def _lock_holder(error: duckdb.Error) -> str | None:
     return f"{match.group(1)} (PID {match.group(2)})" if match else "another process"
 
 
+# How often a process waiting for the access lock asks again (a non-blocking flock is a system call).
+_ACCESS_POLL_SECONDS = 0.01
+
+
+def flock_holders(path: Path) -> list[int]:
+    """PIDs holding a flock on `path` (from /proc/locks; empty where it cannot be read)."""
+    try:
+        inode = path.stat().st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return []
+    holders = []
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 00:2f:1234 0 EOF" (a waiting lock's line has "->" after the number)
+        if "FLOCK" in fields and "->" not in fields and len(fields) >= 6:
+            pid, file_id = fields[4], fields[5]
+            if file_id.rsplit(":", 1)[-1] == str(inode):
+                holders.append(int(pid))
+    return sorted(set(holders))
+
+
+def _locked(path: Path, holder: str, seconds: float) -> WarehouseError:
+    return WarehouseError(
+        f"the warehouse {path} is locked by {holder} and stayed locked for {seconds:g} s; "
+        "close that DuckDB session (CLI, notebook) and retry"
+    )
+
+
 class DuckDBBackend:
     """The DuckDB file: one writing process at a time, with a lock retry naming the holder."""
 
@@ -49,37 +88,75 @@ class DuckDBBackend:
     def __init__(self, path: Path, lock_timeout_seconds: float, threads: int):
         self.path, self.lock_timeout_seconds, self.threads = path, lock_timeout_seconds, threads
 
+    @property
+    def access_lock(self) -> Path:
+        return self.path.with_name(f"{self.path.name}.access.lock")
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        path = self.path
         if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        deadline, pause, waited = time.monotonic() + self.lock_timeout_seconds, 0.05, False
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        with self._access(read_only, deadline):
+            connection = self._open(read_only, deadline)
+            try:
+                yield connection
+            finally:
+                connection.close()
+
+    @contextmanager
+    def _access(self, read_only: bool, deadline: float) -> Iterator[None]:
+        """The platform's turn on the file: the access lock, shared to read, exclusive to write."""
+        try:
+            handle = open(self.access_lock, "a")  # noqa: SIM115 (closed below, which releases the lock)
+        except OSError as error:
+            if read_only:  # a reader of a folder it cannot write (a read-only copy): nobody writes it either
+                yield
+                return
+            raise WarehouseError(f"cannot create the lock {self.access_lock} of the warehouse: {error}") from error
+        mode = (fcntl.LOCK_SH if read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        waited = False
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle, mode)
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                if not waited:
+                    waited = True
+                    get_dagster_logger().debug(f"waiting for the turn of another process on {self.path}")
+                if time.monotonic() >= deadline:
+                    holders = [pid for pid in flock_holders(self.access_lock) if pid != os.getpid()]
+                    holder = f"PID {', '.join(map(str, holders))}" if holders else "another process"
+                    raise _locked(self.path, f"{holder} (a process of the platform)", self.lock_timeout_seconds)
+                time.sleep(_ACCESS_POLL_SECONDS)
+            yield
+        finally:
+            handle.close()
+
+    def _open(self, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+        """DuckDB's own lock, retried with backoff: a session outside the platform holds the file."""
+        pause, waited = 0.05, False
+        config = {"threads": self.threads} if self.threads else {}
         while True:
             try:
-                config = {"threads": self.threads} if self.threads else {}
-                connection = duckdb.connect(str(path), read_only=read_only, config=config)
-                break
+                return duckdb.connect(str(self.path), read_only=read_only, config=config)
             except duckdb.Error as error:
                 holder = _lock_holder(error)
                 if holder is None:
-                    raise WarehouseError(f"cannot open the warehouse {path}: {error}") from error
+                    raise WarehouseError(f"cannot open the warehouse {self.path}: {error}") from error
                 if not waited:
                     waited = True
+                    seconds = self.lock_timeout_seconds
                     get_dagster_logger().warning(
-                        f"the warehouse {path} is locked by {holder}; waiting up to {self.lock_timeout_seconds:g} s"
+                        f"the warehouse {self.path} is locked by {holder}; waiting up to {seconds:g} s"
                     )
                 if time.monotonic() >= deadline:
-                    raise WarehouseError(
-                        f"the warehouse {path} is locked by {holder} and stayed locked for "
-                        f"{self.lock_timeout_seconds:g} s; close that DuckDB session (CLI, notebook) and retry"
-                    ) from error
+                    raise _locked(self.path, holder, self.lock_timeout_seconds) from error
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
-        try:
-            yield connection
-        finally:
-            connection.close()
 
     @contextmanager
     def exclusively(self, name: str) -> Iterator[None]:

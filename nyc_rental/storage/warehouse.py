@@ -35,8 +35,9 @@ class Warehouse(ConfigurableResource):
     """The tables of every asset, one row set per week: in the DuckDB file at `path`, or in Postgres when `url`
     (a postgresql:// URL, from NYC_RENTAL_WAREHOUSE_URL) is set.
 
-    DuckDB allows one writing process per file: a locked file is retried with backoff for
-    `lock_timeout_seconds`, then reported with the process that holds it. Postgres takes concurrent writers.
+    DuckDB allows one writing process per file: the platform's processes take turns on a file lock beside it
+    (readers together, a writer alone), a session outside the platform is waited out with backoff, and after
+    `lock_timeout_seconds` the process that holds the file is named. Postgres takes concurrent writers.
     """
 
     path: str = ""

@@ -12,7 +12,7 @@ import pytest
 
 from nyc_rental_tests import deliveries
 from nyc_rental_tests.deliveries import AWKWARD, assert_what_was_dropped
-from nyc_rental_tests.helpers import week_counts
+from nyc_rental_tests.helpers import reading, week_counts
 from nyc_rental_tests.integration.dagster_dev import wait_for
 
 pytestmark = pytest.mark.integration
@@ -64,9 +64,7 @@ def test_an_awkward_delivery_succeeds_and_says_what_it_dropped(dev, delivered, c
 
 
 def test_latin1_names_are_decoded_not_mangled(dev, delivered):
-    import duckdb
-
-    with duckdb.connect(str(dev.home / "warehouse.duckdb"), read_only=True) as con:
+    with reading(dev.home) as con:
         names = con.execute(
             "SELECT DISTINCT name, host_name FROM nyc_rental.clean_listings WHERE week = '2019-09-09' AND host_name = 'José'"
         ).fetchall()

@@ -2,8 +2,13 @@
 Postgres database of its own per test."""
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,3 +164,66 @@ def test_a_duckdb_file_held_by_another_process_fails_naming_the_file_and_the_hol
         message = str(error.value)
         assert str(path) in message and f"PID {holder}" in message and "close that DuckDB session" in message
     assert Warehouse(path=str(path)).read_week("t", WEEK).a.tolist() == [1]
+
+
+@contextmanager
+def platform_reader(path: Path) -> Iterator[tuple[int, Callable[[], float]]]:
+    """Another process of the platform (a run's step) holding a read connection to `path` through the warehouse;
+    yields its PID and a function that makes it close the connection and returns the moment it did."""
+    code = (
+        "import sys, time\n"
+        "from nyc_rental.storage.warehouse import Warehouse\n"
+        f"with Warehouse(path={str(path)!r}).connect(read_only=True) as con:\n"
+        "    con.execute('SELECT count(*) FROM nyc_rental.t').fetchall()\n"
+        "    print('open', flush=True)\n"
+        "    sys.stdin.readline()\n"
+        "print(time.monotonic(), flush=True)\n"
+    )
+    reader = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def close() -> float:
+        reader.stdin.write("close\n")
+        reader.stdin.flush()
+        return float(reader.stdout.readline())
+
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        yield reader.pid, close
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_a_writer_goes_on_as_soon_as_another_process_of_the_platform_stops_reading(home):
+    """Steps of runs side by side take turns on the file: a writer waits for a reader of another process (and
+    other readers do not), and goes on within moments of its close, not after a retry's backoff."""
+    path = home / "warehouse.duckdb"
+    Warehouse(path=str(path)).replace_week("t", WEEK, pd.DataFrame({"a": [1]}))
+    with platform_reader(path) as (pid, close):
+        assert Warehouse(path=str(path)).read_week("t", WEEK).a.tolist() == [1]  # readers share the file
+        written = []
+        writer = threading.Thread(
+            target=lambda: (
+                Warehouse(path=str(path)).replace_week("t", NEXT, pd.DataFrame({"a": [2]})),
+                written.append(time.monotonic()),
+            ),
+            daemon=True,
+        )
+        writer.start()
+        time.sleep(3.5)  # long enough for a retry's backoff to grow past a second
+        assert not written  # the writer waits for the reader
+        closed = close()
+        writer.join(timeout=30)
+    assert written and written[0] - closed < 0.5, f"the writer went on {written[0] - closed:.2f} s after the close"
+    assert Warehouse(path=str(path)).rows_per_week("t").tolist() == [1, 1]
+
+
+def test_a_turn_that_does_not_come_names_the_process_of_the_platform_holding_the_file(home):
+    path = home / "warehouse.duckdb"
+    Warehouse(path=str(path)).replace_week("t", WEEK, pd.DataFrame({"a": [1]}))
+    with platform_reader(path) as (pid, _):
+        with pytest.raises(WarehouseError) as error:
+            Warehouse(path=str(path), lock_timeout_seconds=0.5).replace_week("t", NEXT, pd.DataFrame({"a": [2]}))
+    message = str(error.value)
+    assert str(path) in message and f"PID {pid} (a process of the platform)" in message
+    assert Warehouse(path=str(path)).weeks("t") == [WEEK]  # nothing written
