@@ -73,11 +73,8 @@ def flock_holders(path: Path) -> list[int]:
     return sorted(set(holders))
 
 
-def _locked(path: Path, holder: str, seconds: float) -> WarehouseError:
-    return WarehouseError(
-        f"the warehouse {path} is locked by {holder} and stayed locked for {seconds:g} s; "
-        "close that DuckDB session (CLI, notebook) and retry"
-    )
+def _locked(path: Path, holder: str, seconds: float, advice: str) -> WarehouseError:
+    return WarehouseError(f"the warehouse {path} is locked by {holder} and stayed locked for {seconds:g} s; {advice}")
 
 
 class DuckDBBackend:
@@ -130,7 +127,12 @@ class DuckDBBackend:
                 if time.monotonic() >= deadline:
                     holders = [pid for pid in flock_holders(self.access_lock) if pid != os.getpid()]
                     holder = f"PID {', '.join(map(str, holders))}" if holders else "another process"
-                    raise _locked(self.path, f"{holder} (a process of the platform)", self.lock_timeout_seconds)
+                    raise _locked(
+                        self.path,
+                        f"{holder} (a process of the platform)",
+                        self.lock_timeout_seconds,
+                        "a run's step holds it: look at that process's run, or raise NYC_RENTAL_LOCK_TIMEOUT_SECONDS",
+                    )
                 time.sleep(_ACCESS_POLL_SECONDS)
             yield
         finally:
@@ -154,7 +156,8 @@ class DuckDBBackend:
                         f"the warehouse {self.path} is locked by {holder}; waiting up to {seconds:g} s"
                     )
                 if time.monotonic() >= deadline:
-                    raise _locked(self.path, holder, self.lock_timeout_seconds) from error
+                    advice = "close that DuckDB session (CLI, notebook) and retry"
+                    raise _locked(self.path, holder, self.lock_timeout_seconds, advice) from error
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
 

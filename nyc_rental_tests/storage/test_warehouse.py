@@ -226,4 +226,5 @@ def test_a_turn_that_does_not_come_names_the_process_of_the_platform_holding_the
             Warehouse(path=str(path), lock_timeout_seconds=0.5).replace_week("t", NEXT, pd.DataFrame({"a": [2]}))
     message = str(error.value)
     assert str(path) in message and f"PID {pid} (a process of the platform)" in message
+    assert "look at that process's run" in message and "DuckDB session" not in message
     assert Warehouse(path=str(path)).weeks("t") == [WEEK]  # nothing written
