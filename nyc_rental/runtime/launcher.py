@@ -1,13 +1,14 @@
 """The run launcher: Dagster's default one, plus the health check run monitoring needs to fail dead runs.
 
-Dagster's DefaultRunLauncher starts each run as a process of the code server, and the code server marks a
-run failed when that process dies. When everything dies together (a power cut, a reboot, the OOM killer
-taking `dagster dev`'s whole process group), nothing is left to notice: the run stays STARTED, holds its
-pool slots, and every later run waits for them. The default launcher cannot tell run monitoring whether a
-run's process lives. This one can: the platform's executor records, when a run starts executing, its
-process id, its host, the machine's boot and the moment the process started (`RunWorker`). Run monitoring
-(`run_monitoring` in dagster.yaml) asks every poll and fails a run whose process is gone; the daemon then
-frees its slots, run retries re-run it and `close_mlflow_runs_of_failed_runs` closes its MLflow run.
+Dagster's DefaultRunLauncher starts each run as a process of the code server, and the code server marks a run
+failed when that process dies. When everything dies together (a power cut, a reboot, the OOM killer taking
+`dagster dev`'s whole process group), nothing is left to notice: the run stays STARTED, holds its place in the
+run queue (and its slots of any limited pool), and later runs wait for them. The default launcher cannot tell
+run monitoring whether a run's process lives. This one can: the platform's executor records, when a run starts
+executing, its process id, its host, the machine's boot and the moment the process started (`RunWorker`). Run
+monitoring (`run_monitoring` in dagster.yaml) asks every poll and fails a run whose process is gone; the queue
+then has its place back, the daemon frees any pool slots it held, run retries re-run it and
+`close_mlflow_runs_of_failed_runs` closes its MLflow run.
 
 A run is only reported dead when that is certain: the machine has restarted since, or no process with that
 id exists, or the process with that id started at another moment (the id was reused). Start moments are

@@ -49,11 +49,6 @@ def weekly_run_succeeded(run: dict) -> bool:
     return run["status"] == "SUCCESS" and run["jobName"] == "weekly_pipeline"
 
 
-def week_run_succeeded(run: dict) -> bool:
-    """A week's run succeeded (the freshness sensor's runs of its check have no week and succeed too)."""
-    return run["status"] == "SUCCESS" and "dagster/partition" in run_tags(run)
-
-
 def model_in_progress(dev, skip: set[str]) -> dict | None:
     """A run (not in `skip`) whose model step is executing now."""
     for run in dev.runs({}, statuses=["STARTED"]):
@@ -84,7 +79,7 @@ def test_runs_killed_alone_or_with_the_whole_platform_are_failed_retried_and_eve
     alone = wait_for("a run to start training", lambda: model_in_progress(dev, set()), 300, 0.5)
     time.sleep(1)
     os.kill(dev.run_pid(alone["runId"]), signal.SIGKILL)  # run monitoring finds its process gone
-    wait_for("one week to succeed", lambda: any(week_run_succeeded(run) for run in dev.runs({})), 300)
+    wait_for("one week to succeed", lambda: any(weekly_run_succeeded(run) for run in dev.runs({})), 300)
     with_all = wait_for("another run to train", lambda: model_in_progress(dev, {alone["runId"]}), 300, 0.5)
     killed = dev.power_cut()  # at once: the run may be the last one in progress, and training alone it is quick
     assert any(" dev -w " in line for line in killed) and len(killed) >= 4, killed  # dagster dev and its services
