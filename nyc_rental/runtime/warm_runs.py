@@ -91,7 +91,8 @@ try:  # SQLAlchemy maps MLflow's tables to classes when a store is first queried
     configure_mappers()
 except Exception:
     pass
-gc.collect()
+# No collection first (the collector has been off since the start): as Python's documentation of gc.freeze advises,
+# it would free holes in pages the runs share, and take 0.4 s before the first run can start.
 gc.freeze()  # no run's collection walks what is alive now, and the pages a run shares with this process stay shared
 gc.enable()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the runs' processes are reaped as they end
