@@ -24,7 +24,9 @@ week's listings for the comparables as Parquet: a version loaded on another mach
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -118,11 +120,29 @@ def save_pipeline(pipeline, folder: Path) -> Path:
     return path
 
 
+# Pipelines this process loaded, by the SHA-256 of their skops file, the latest last. A week's run loads its version
+# twice: MLflow loads the logged model to check its input example (in the model step), then test_metrics loads
+# the registered version to score it: the same bytes, deserialized once.
+_LOADED: OrderedDict[str, object] = OrderedDict()
+_LOADED_KEPT = 2  # the week's version and the champion it is compared with
+
+
 def load_pipeline(path: str | Path):
+    """The fitted pipeline of a skops file. A file whose bytes this process has loaded already gives the pipeline
+    loaded then (scikit-learn's predict does not change a fitted pipeline)."""
     from nyc_rental.core.training import TRUSTED_TYPES
     from nyc_rental.ml.skops_io import skops_io
 
-    return skops_io().load(path, trusted=TRUSTED_TYPES)
+    with open(path, "rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    pipeline = _LOADED.get(digest)
+    if pipeline is None:
+        pipeline = skops_io().load(path, trusted=TRUSTED_TYPES)
+    _LOADED[digest] = pipeline
+    _LOADED.move_to_end(digest)
+    while len(_LOADED) > _LOADED_KEPT:
+        _LOADED.popitem(last=False)
+    return pipeline
 
 
 def model_signature() -> ModelSignature:
