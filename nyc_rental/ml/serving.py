@@ -133,13 +133,12 @@ def load_pipeline(path: str | Path):
     from nyc_rental.core.training import TRUSTED_TYPES
     from nyc_rental.ml.skops_io import skops_io
 
-    with open(path, "rb") as file:
-        digest = hashlib.file_digest(file, "sha256").hexdigest()
-    pipeline = _LOADED.get(digest)
-    if pipeline is None:
-        pipeline = skops_io().load(path, trusted=TRUSTED_TYPES)
-    _LOADED[digest] = pipeline
-    _LOADED.move_to_end(digest)
+    data = Path(path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in _LOADED:
+        _LOADED.move_to_end(digest)
+        return _LOADED[digest]
+    _LOADED[digest] = pipeline = skops_io().loads(data, trusted=TRUSTED_TYPES)
     while len(_LOADED) > _LOADED_KEPT:
         _LOADED.popitem(last=False)
     return pipeline
