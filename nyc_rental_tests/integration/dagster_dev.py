@@ -303,19 +303,31 @@ class DagsterUI:
 
         return wait_for(f"backfill {backfill_id} to finish", done, timeout, every=2)
 
-    def stop_sensor(self, sensor: str = "incoming_listings_sensor") -> None:
-        """Turn a sensor off, as its toggle in the UI does, and wait for the tick it may be in to end: a tick
-        that began before the toggle still runs what it finds (the delivery sensor's look waits up to 10 s for
-        files written moments before it, and takes them)."""
-        state = self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
-        stopped = self.query(STOP_SENSOR, {"id": state["id"]})["stopSensor"]
-        assert stopped["__typename"] == "StopSensorMutationResult", stopped
+    def stop_sensor(self, sensor: str = "incoming_listings_sensor", settle: float = 5.0, attempts: int = 5) -> None:
+        """Turn a sensor off, as its toggle in the UI does, and make sure it stays off before the test writes what
+        the sensor would take. A tick that began before the toggle still runs what it finds (the delivery
+        sensor's look waits up to 10 s for files written moments before it, and takes them), so the tick in
+        progress is waited for. And Dagster's daemon, beginning a tick, writes the sensor's state back as it
+        read it: a toggle landing between its read and its write is lost and the sensor runs on. So after
+        `settle` seconds (longer than the daemon takes to begin a tick) the sensor must still be off with no
+        tick in progress, or it is turned off again."""
+        for _ in range(attempts):
+            state = self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
+            if state["status"] != "STOPPED":
+                stopped = self.query(STOP_SENSOR, {"id": state["id"]})["stopSensor"]
+                assert stopped["__typename"] == "StopSensorMutationResult", stopped
+            wait_for(
+                f"the tick of sensor {sensor} in progress to end", lambda: not self._tick_in_progress(sensor), 60, 0.5
+            )
+            time.sleep(settle)
+            state = self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
+            if state["status"] == "STOPPED" and not self._tick_in_progress(sensor):
+                return
+        raise AssertionError(f"sensor {sensor} did not stay stopped after {attempts} attempts")
 
-        def no_tick_in_progress() -> bool:
-            found = self.query(SENSOR_TICKS, {"selector": _sensor_selector(sensor)})["sensorOrError"]
-            return all(tick["status"] != "STARTED" for tick in found["sensorState"]["ticks"][:1])
-
-        wait_for(f"the tick of sensor {sensor} in progress to end", no_tick_in_progress, 60, 0.5)
+    def _tick_in_progress(self, sensor: str) -> bool:
+        found = self.query(SENSOR_TICKS, {"selector": _sensor_selector(sensor)})["sensorOrError"]
+        return any(tick["status"] == "STARTED" for tick in found["sensorState"]["ticks"][:1])
 
     def start_sensor(self, sensor: str = "incoming_listings_sensor") -> None:
         started = self.query(START_SENSOR, {"selector": _sensor_selector(sensor)})["startSensor"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import DagsterEventType
+from dagster import DagsterEventType, RunsFilter
 from mlflow.tracking import MlflowClient
 
 from nyc_rental.ml.tracking import CHAMPION, EXPERIMENT, MODEL_NAME
@@ -63,10 +63,12 @@ def test_a_backfill_runs_its_steps_on_two_celery_workers_over_postgres_and_the_m
     backfill = stack.wait_for_backfill(stack.launch_backfill(WEEKS, ALL_ASSETS), timeout=900)
     runs = backfill["runs"]
     assert sorted(run["status"] for run in runs) == ["SUCCESS"] * 4, stack.log_tail()
+    instance = stack.instance()
+    by_sensor = instance.get_runs(RunsFilter(tags={"dagster/sensor_name": "incoming_listings_sensor"}))
+    assert not by_sensor, [run.tags for run in by_sensor]  # the stopped sensor launched nothing
     assert max_in_flight([(run["startTime"], run["endTime"]) for run in runs]) >= 2  # runs overlapped
 
     # Every step ran in a Celery worker's process, never in the run's own process; both workers took steps.
-    instance = stack.instance()
     workers = stack.worker_processes()
     used = set()
     for run in runs:
