@@ -312,7 +312,7 @@ class DagsterUI:
         `settle` seconds (longer than the daemon takes to begin a tick) the sensor must still be off with no
         tick in progress, or it is turned off again."""
         for _ in range(attempts):
-            state = self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
+            state = self._sensor_state(sensor)
             if state["status"] != "STOPPED":
                 stopped = self.query(STOP_SENSOR, {"id": state["id"]})["stopSensor"]
                 assert stopped["__typename"] == "StopSensorMutationResult", stopped
@@ -320,10 +320,12 @@ class DagsterUI:
                 f"the tick of sensor {sensor} in progress to end", lambda: not self._tick_in_progress(sensor), 60, 0.5
             )
             time.sleep(settle)
-            state = self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
-            if state["status"] == "STOPPED" and not self._tick_in_progress(sensor):
+            if self._sensor_state(sensor)["status"] == "STOPPED" and not self._tick_in_progress(sensor):
                 return
         raise AssertionError(f"sensor {sensor} did not stay stopped after {attempts} attempts")
+
+    def _sensor_state(self, sensor: str) -> dict:
+        return self.query(SENSOR, {"selector": _sensor_selector(sensor)})["sensorOrError"]["sensorState"]
 
     def _tick_in_progress(self, sensor: str) -> bool:
         found = self.query(SENSOR_TICKS, {"selector": _sensor_selector(sensor)})["sensorOrError"]

@@ -15,7 +15,8 @@ def fitted(slope: float) -> LinearRegression:
 
 
 def test_a_file_whose_bytes_were_loaded_gives_the_pipeline_loaded_then_and_other_bytes_are_loaded(tmp_path):
-    (tmp_path / "logged").mkdir(), (tmp_path / "registered").mkdir(), (tmp_path / "other").mkdir()
+    for folder in ("logged", "registered", "other"):
+        (tmp_path / folder).mkdir()
     logged = serving.save_pipeline(fitted(2.0), tmp_path / "logged")
     # MLflow's check of the input example loads the logged copy; test_metrics, the registered version's download
     first = serving.load_pipeline(logged)
