@@ -51,13 +51,23 @@ def _as_text(value) -> str | None:
     return str(value)
 
 
+def _text_column(values: pd.Series) -> pd.Series:
+    """`_as_text` of every value, as objects; whole-column operations where the column's type allows them (a week
+    of rows holds 390,000 text values: one Python call each took a fifth of a second)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), None)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text and gaps only
+        return values.astype(object).where(values.notna(), None)
+    return values.astype(object).map(_as_text)
+
+
 def model_input(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows as the deployed model takes them: the delivery's columns but price, numbers as floats, text as
     text (dates as YYYY-MM-DD). Missing columns become missing values."""
     frame = rows.reindex(columns=list(INPUT_COLUMNS))
     for name in INPUT_COLUMNS:
         if name in TEXT_INPUTS:
-            frame[name] = frame[name].astype(object).map(_as_text)
+            frame[name] = _text_column(frame[name])
         else:
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame

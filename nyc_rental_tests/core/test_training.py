@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 import zipfile
 
@@ -163,6 +164,33 @@ def test_model_input_keeps_the_delivery_columns_but_price():
     assert frame["name"].isna().all()
     # the id is carried as text, never read: an id above 2**53 (Inside Airbnb's newer ones) keeps every digit
     assert model_input(pd.DataFrame({"id": [2**60 + 1]})).loc[0, "id"] == str(2**60 + 1)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([1, "2", None, np.nan, 3.5, pd.NA, True, dt.date(2019, 1, 2), pd.Timestamp("2019-03-04 05:06")]),
+        pd.Series(["a", None, np.nan, "", " b "], dtype="string"),
+        pd.Series(["a", None, np.nan, ""], dtype=object),
+        pd.Series(pd.to_datetime(["2019-05-01 10:00", None])),
+        pd.Series(pd.to_datetime(["2019-05-01 23:30", None]).tz_localize("America/New_York")),
+        pd.Series([np.nan, np.nan]),
+    ],
+    ids=["mixed", "string", "text", "datetime", "zoned", "gaps"],
+)
+def test_model_input_gives_every_text_input_as_text_or_none_whatever_its_type(column):
+    """Whole-column conversions where the column's type allows: the same text, value by value, as converting each
+    value on its own (dates as YYYY-MM-DD in their own zone, gaps as None, anything else as str)."""
+
+    def as_text(value):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        return value.strftime("%Y-%m-%d") if isinstance(value, dt.date) else str(value)
+
+    expected = [as_text(value) for value in column.astype(object)]
+    for name in ("id", "name", "last_review"):
+        converted = model_input(pd.DataFrame({name: column}))[name]
+        assert converted.dtype == object and converted.tolist() == expected
 
 
 @pytest.mark.parametrize("estimator", ["random_forest", "gradient_boosting"])
