@@ -6,11 +6,14 @@ week but the first finds them):
 - bare: `bare_pipeline.py` in a fresh process;
 - in-process: `weekly_pipeline` through `execute_in_process`, timed inside its process (start-up excluded,
   as for the bare script's own figure);
-- CLI: `dagster asset materialize --select '*' --partition ...` in a fresh process, as a user runs it.
+- CLI: `dagster asset materialize --select '*' --partition ...` in a fresh process, as a user runs it;
+- with `--preloaded`, the same command in a process that has first imported every library a week imports (a
+  warm run process's list, `runtime/warm_runs.py`, and MLflow's module-to-package map), timed from the end of
+  those imports: what the command costs beyond importing libraries, a floor that no faster import can go below.
 Prints JSON: median wall seconds and peak RSS of each, and the ratios platform / bare (in-process against
 the bare script's own time, CLI against the bare script's whole process).
 
-    .venv/bin/python benchmarks/e2e.py [--samples DIR] [--repeat 3] [--settings forest,default,sweep]
+    .venv/bin/python benchmarks/e2e.py [--samples DIR] [--repeat 3] [--settings forest,default,sweep] [--preloaded]
 """
 
 import argparse
@@ -50,6 +53,29 @@ with DagsterInstance.ephemeral() as instance:
     seconds = time.perf_counter() - started
 assert result.success
 print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+# `dagster asset materialize` (its arguments follow) after importing what a warm run process imports; prints the
+# seconds from the end of those imports to the command's end.
+PRELOADED_CLI = """
+import importlib, json, os, sys, time
+os.environ.setdefault("MPLBACKEND", "Agg")
+from nyc_rental.ml.skops_io import skops_io
+from nyc_rental.runtime.warm_runs import PRELOAD
+skops_io()
+for name in PRELOAD:
+    importlib.import_module(name)
+from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+_init_packages_to_modules_map()
+from dagster._cli import main
+sys.argv = ["dagster", *sys.argv[1:]]
+started = time.perf_counter()
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(json.dumps({"seconds": time.perf_counter() - started}))
 """
 
 
@@ -104,7 +130,7 @@ def prepare(home: Path) -> dict:
     return json.loads(done.stdout.decode().strip().splitlines()[-1])
 
 
-def one_round(root: Path, sample: Path, setting: dict) -> dict:
+def one_round(root: Path, sample: Path, setting: dict, preloaded: bool = False) -> dict:
     python = sys.executable
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NYC_RENTAL_", "MLFLOW_", "DAGSTER_"))}
     run_config = {"ops": {"model": {"config": setting}}, **QUIET}
@@ -143,6 +169,13 @@ def one_round(root: Path, sample: Path, setting: dict) -> dict:
     ]
     wall, peak, _ = timed(command, cli_env)
     figures["cli"] = {"seconds": wall, "peak_rss_mb": peak}
+    if preloaded:
+        home = fresh_home(root, sample)
+        config = home / "run_config.yaml"
+        config.write_text(yaml.safe_dump(run_config))
+        cli_env = {**env, "NYC_RENTAL_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+        _, _, out = timed([python, "-c", PRELOADED_CLI, *command[1:-1], str(config)], cli_env)
+        figures["cli_preloaded"] = json.loads(out.strip().splitlines()[-1])
     return figures
 
 
@@ -155,12 +188,13 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, default=Path(os.environ.get("NYC_RENTAL_SAMPLES") or DEFAULT_SAMPLES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--settings", default="forest,default,sweep")
+    parser.add_argument("--preloaded", action="store_true", help="also the CLI week with its libraries imported first")
     args = parser.parse_args()
     sample = args.samples / "sample2.csv"
     report = {"sample": sample.name, "machine": f"{platform.machine()}, {os.cpu_count()} cores", "repeat": args.repeat}
     with tempfile.TemporaryDirectory() as folder:
         for name in args.settings.split(","):
-            rounds = [one_round(Path(folder), sample, SETTINGS[name]) for _ in range(args.repeat)]
+            rounds = [one_round(Path(folder), sample, SETTINGS[name], args.preloaded) for _ in range(args.repeat)]
             figures = {
                 "bare_seconds": median_of(rounds, "bare", "seconds"),
                 "bare_process_seconds": median_of(rounds, "bare", "process_seconds"),
@@ -172,6 +206,10 @@ def main() -> None:
             }
             figures["in_process_over_bare"] = round(figures["in_process_seconds"] / figures["bare_seconds"], 2)
             figures["cli_over_bare_process"] = round(figures["cli_seconds"] / figures["bare_process_seconds"], 2)
+            if args.preloaded:
+                figures["cli_preloaded_seconds"] = median_of(rounds, "cli_preloaded", "seconds")
+                preloaded = figures["cli_preloaded_seconds"] / figures["bare_process_seconds"]
+                figures["cli_preloaded_over_bare_process"] = round(preloaded, 2)
             report[name] = figures
             print(json.dumps({name: figures}), file=sys.stderr, flush=True)
     print(json.dumps(report, indent=2))
