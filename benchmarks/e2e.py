@@ -130,6 +130,17 @@ def prepare(home: Path) -> dict:
     return json.loads(done.stdout.decode().strip().splitlines()[-1])
 
 
+def cli_week(root: Path, sample: Path, run_config: dict, env: dict) -> tuple[list[str], dict]:
+    """A fresh home for one CLI week: the arguments of `dagster asset materialize` after `dagster`, and the
+    command's environment."""
+    home = fresh_home(root, sample)
+    config = home / "run_config.yaml"
+    config.write_text(yaml.safe_dump(run_config))
+    args = ["asset", "materialize", "-m", "nyc_rental.definitions", "--select", "*", "--partition", WEEK]
+    env = {**env, "NYC_RENTAL_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    return [*args, "-c", str(config)], env
+
+
 def one_round(root: Path, sample: Path, setting: dict, preloaded: bool = False) -> dict:
     python = sys.executable
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NYC_RENTAL_", "MLFLOW_", "DAGSTER_"))}
@@ -150,31 +161,12 @@ def one_round(root: Path, sample: Path, setting: dict, preloaded: bool = False) 
     _, _, out = timed([python, "-c", IN_PROCESS, str(home), WEEK, json.dumps(run_config)], env)
     figures["in_process"] = json.loads(out)
 
-    home = fresh_home(root, sample)
-    config = home / "run_config.yaml"
-    config.write_text(yaml.safe_dump(run_config))
-    cli_env = {**env, "NYC_RENTAL_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
-    command = [
-        str(Path(python).parent / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "nyc_rental.definitions",
-        "--select",
-        "*",
-        "--partition",
-        WEEK,
-        "-c",
-        str(config),
-    ]
-    wall, peak, _ = timed(command, cli_env)
+    args, cli_env = cli_week(root, sample, run_config, env)
+    wall, peak, _ = timed([str(Path(python).parent / "dagster"), *args], cli_env)
     figures["cli"] = {"seconds": wall, "peak_rss_mb": peak}
     if preloaded:
-        home = fresh_home(root, sample)
-        config = home / "run_config.yaml"
-        config.write_text(yaml.safe_dump(run_config))
-        cli_env = {**env, "NYC_RENTAL_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
-        _, _, out = timed([python, "-c", PRELOADED_CLI, *command[1:-1], str(config)], cli_env)
+        args, cli_env = cli_week(root, sample, run_config, env)
+        _, _, out = timed([python, "-c", PRELOADED_CLI, *args], cli_env)
         figures["cli_preloaded"] = json.loads(out.strip().splitlines()[-1])
     return figures
 
